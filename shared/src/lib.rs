@@ -2,6 +2,8 @@
 //!
 //! - [`model`]: model ids, inference profiles, ARNs, provider families, IAM resources to invoke.
 //! - [`chat`]: the unified chat request/response/stream types and their Converse mapping.
+//! - [`adapters`]: native InvokeModel bodies per provider family.
 
 pub mod chat;
 pub mod model;
+pub mod adapters;
