@@ -17,7 +17,9 @@ use crate::model::Family;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AdapterError {
     /// The request uses something this family's native API cannot express.
-    #[error("{family} native API does not support {feature}; use the Converse API (\"api\": \"converse\")")]
+    #[error(
+        "{family} native API does not support {feature}; use the Converse API (\"api\": \"converse\")"
+    )]
     Unsupported { family: Family, feature: String },
     /// The request cannot be expressed for this model (e.g. a parameter out of the family's range).
     #[error("invalid request for {family}: {reason}")]

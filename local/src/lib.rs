@@ -1,0 +1,5 @@
+//! quarry-local: the embedded default — a Bedrock-compatible endpoint and the local stack, so quarry
+//! runs and is tested on one machine with no AWS account. Everything here is a stand-in for AWS,
+//! documented as such; none of it is used by the deployed functions.
+
+pub mod models;
