@@ -2,4 +2,5 @@
 //! runs and is tested on one machine with no AWS account. Everything here is a stand-in for AWS,
 //! documented as such; none of it is used by the deployed functions.
 
+pub mod aws_error;
 pub mod models;
