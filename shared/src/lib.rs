@@ -3,7 +3,9 @@
 //! - [`model`]: model ids, inference profiles, ARNs, provider families, IAM resources to invoke.
 //! - [`chat`]: the unified chat request/response/stream types and their Converse mapping.
 //! - [`adapters`]: native InvokeModel bodies per provider family.
+//! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
 
 pub mod adapters;
 pub mod chat;
+pub mod embed;
 pub mod model;
