@@ -94,6 +94,21 @@ impl Family {
     }
 }
 
+/// Why a model has no native adapter family; each message points to the Converse API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FamilyError {
+    /// quarry has no native InvokeModel adapter for this model.
+    #[error(
+        "quarry has no native adapter for model `{model}`; call it through the Converse API instead (set \"api\": \"converse\")"
+    )]
+    NoNativeAdapter { model: String },
+    /// The id names no base model (application inference profile, provisioned model, …).
+    #[error(
+        "the model behind `{model}` cannot be known from its id (a {kind} ARN names no base model); call it through the Converse API instead (set \"api\": \"converse\")"
+    )]
+    Opaque { model: String, kind: &'static str },
+}
+
 /// Nova models that are not text-understanding models (image, video, speech, embeddings).
 fn is_non_chat_nova(name: &str) -> bool {
     ["nova-canvas", "nova-reel", "nova-sonic", "nova-2-sonic", "nova-2-multimodal-embeddings"]

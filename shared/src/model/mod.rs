@@ -1,5 +1,16 @@
 //! Model identity: ids, inference profiles, ARNs, provider families and the IAM resources to invoke them.
 
+pub mod arn;
 pub mod family;
+pub mod geography;
+pub mod iam;
+pub mod id;
 
-pub use family::Family;
+pub use arn::{ModelArn, ModelResource, Partition};
+pub use family::{Family, FamilyError};
+pub use geography::{Geography, Routing};
+pub use iam::{
+    Condition, Effect, INVOKE_ACTIONS, InvokeGrant, InvokeGrantError, PolicyDocument,
+    PolicyStatement, invoke_resources,
+};
+pub use id::{BaseModelId, InferenceProfileId, ModelId, ModelIdError};
