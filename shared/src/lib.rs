@@ -3,7 +3,9 @@
 //! - [`model`]: model ids, inference profiles, ARNs, provider families, IAM resources to invoke.
 //! - [`chat`]: the unified chat request/response/stream types and their Converse mapping.
 //! - [`adapters`]: native InvokeModel bodies per provider family.
+//! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
 
+pub mod adapters;
 pub mod chat;
 pub mod model;
-pub mod adapters;
+pub mod prompt;
