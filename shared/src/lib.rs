@@ -4,8 +4,12 @@
 //! - [`chat`]: the unified chat request/response/stream types and their Converse mapping.
 //! - [`adapters`]: native InvokeModel bodies per provider family.
 //! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
+//! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
+//! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
 
 pub mod adapters;
 pub mod chat;
 pub mod embed;
+pub mod error;
 pub mod model;
+pub mod prompt;
