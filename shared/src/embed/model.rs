@@ -7,11 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::EmbedError;
-use crate::model::Family;
-
-/// Geography prefixes of cross-region inference profiles (`us.cohere.embed-v4:0`).
-const PROFILE_PREFIXES: [&str; 8] =
-    ["us.", "us-gov.", "eu.", "apac.", "global.", "jp.", "au.", "ca."];
+use crate::model::{Family, ModelId};
 
 /// An embedding model quarry can call through InvokeModel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,12 +59,11 @@ impl EmbeddingModel {
         }
     }
 
-    /// The model behind a base model id or an inference-profile id (`us.cohere.embed-v4:0`).
+    /// The model behind a base model id, an inference-profile id (`us.cohere.embed-v4:0`) or a
+    /// foundation-model / inference-profile ARN.
     pub fn from_model_id(model_id: &str) -> Result<Self, EmbedError> {
-        let base = PROFILE_PREFIXES
-            .iter()
-            .find_map(|prefix| model_id.strip_prefix(prefix))
-            .unwrap_or(model_id);
+        let parsed: Option<ModelId> = model_id.parse().ok();
+        let base = parsed.as_ref().and_then(ModelId::base_model).map_or(model_id, |b| b.as_str());
         Self::ALL
             .into_iter()
             .find(|model| {
@@ -193,7 +188,7 @@ mod tests {
 
     #[test]
     fn inference_profile_prefixes_resolve_to_the_same_model() {
-        for prefix in PROFILE_PREFIXES {
+        for prefix in ["us.", "us-gov.", "eu.", "apac.", "global.", "jp.", "au.", "ca."] {
             let id = format!("{prefix}cohere.embed-v4:0");
             assert_eq!(EmbeddingModel::from_model_id(&id), Ok(EmbeddingModel::CohereV4), "{id}");
         }

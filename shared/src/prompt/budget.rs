@@ -17,7 +17,7 @@
 //! about 0.6–1 token per character (DeepSeek's page gives 0.6), so this over-counts, which is the
 //! safe side for a budget. Exact counts come back in every response's usage.
 
-use crate::model::Family;
+use crate::model::{Family, ModelId};
 
 /// Tokens added per message (and for the system prompt) for role and turn markup.
 pub const MESSAGE_OVERHEAD_TOKENS: u32 = 8;
@@ -112,27 +112,23 @@ const KNOWN_CONTEXT_WINDOWS: &[(&str, u32)] = &[
 /// cross-region inference profile id (`us.amazon.nova-pro-v1:0`). Unknown models of a known
 /// family get [`family_context_window`]; `None` when the family is unknown too.
 pub fn context_window(model_id: &str) -> Option<u32> {
-    let base = strip_profile_prefix(model_id);
+    let base = base_model_id(model_id);
     KNOWN_CONTEXT_WINDOWS
         .iter()
         .find(|(prefix, _)| base.starts_with(prefix))
         .map(|&(_, window)| window)
-        .or_else(|| Family::of_base_model(base).map(family_context_window))
+        .or_else(|| Family::of_base_model(&base).map(family_context_window))
 }
 
-/// `us.anthropic.claude-…` → `anthropic.claude-…`: drops a geography prefix (`us`, `eu`, `apac`,
-/// `global`, …) when what follows is a model id quarry knows.
-fn strip_profile_prefix(model_id: &str) -> &str {
-    match model_id.split_once('.') {
-        Some((prefix, rest))
-            if Family::of_base_model(model_id).is_none()
-                && !prefix.is_empty()
-                && prefix.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-                && Family::of_base_model(rest).is_some() =>
-        {
-            rest
-        }
-        _ => model_id,
+/// The base model id behind a base id, an inference-profile id or a model ARN; the input itself
+/// when it does not parse (it then matches no known model).
+fn base_model_id(model_id: &str) -> std::borrow::Cow<'_, str> {
+    match model_id.parse::<ModelId>() {
+        Ok(id) => match id.base_model() {
+            Some(base) => std::borrow::Cow::Owned(base.as_str().to_owned()),
+            None => std::borrow::Cow::Borrowed(model_id),
+        },
+        Err(_) => std::borrow::Cow::Borrowed(model_id),
     }
 }
 
@@ -151,7 +147,7 @@ impl TokenBudget {
     /// The budget for a model id (base model or inference profile); `None` when quarry does not
     /// know the model's family.
     pub fn for_model(model_id: &str, reserved_output: u32) -> Option<TokenBudget> {
-        let family = Family::of_base_model(strip_profile_prefix(model_id))?;
+        let family = Family::of_base_model(&base_model_id(model_id))?;
         let context_window = context_window(model_id)?;
         Some(TokenBudget { family, context_window, reserved_output })
     }
