@@ -4,6 +4,6 @@
 //! - [`chat`]: the unified chat request/response/stream types and their Converse mapping.
 //! - [`adapters`]: native InvokeModel bodies per provider family.
 
+pub mod adapters;
 pub mod chat;
 pub mod model;
-pub mod adapters;
