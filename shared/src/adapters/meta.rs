@@ -235,3 +235,129 @@ impl StreamDecoder for LlamaStreamDecoder {
         Ok(events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapters::decode_jsonl;
+    use crate::chat::{ImageFormat, Message, SystemBlock, collect_events};
+
+    const LLAMA3: &str = "meta.llama3-1-70b-instruct-v1:0";
+
+    fn body(model: &str, request: &ChatRequest) -> serde_json::Value {
+        MetaLlamaAdapter.request_body(model, request).expect("request body")
+    }
+
+    /// "Meta Llama models": `prompt` in the Llama 3 instruct format, `temperature`, `top_p`,
+    /// `max_gen_len`.
+    #[test]
+    fn request_matches_the_documented_llama3_prompt() {
+        let request = ChatRequest {
+            system: vec![SystemBlock::Text { text: "You are a helpful assistant.".into() }],
+            max_tokens: Some(512),
+            temperature: Some(0.5),
+            top_p: Some(0.9),
+            ..ChatRequest::from_user_text("What is the capital of France?")
+        };
+        assert_eq!(
+            body(LLAMA3, &request),
+            json!({
+                "prompt": "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhat is the capital of France?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+                "temperature": 0.5,
+                "top_p": 0.9,
+                "max_gen_len": 512
+            })
+        );
+    }
+
+    #[test]
+    fn llama4_models_get_llama4_header_tokens() {
+        let request = ChatRequest {
+            messages: vec![Message::user("Hi"), Message::assistant("Hello!"), Message::user("Bye")],
+            ..ChatRequest::default()
+        };
+        assert_eq!(
+            body("meta.llama4-scout-17b-instruct-v1:0", &request)["prompt"],
+            "<|begin_of_text|><|header_start|>user<|header_end|>\n\nHi<|eot|><|header_start|>assistant<|header_end|>\n\nHello!<|eot|><|header_start|>user<|header_end|>\n\nBye<|eot|><|header_start|>assistant<|header_end|>\n\n"
+        );
+    }
+
+    #[test]
+    fn an_assistant_last_turn_is_left_open_for_llama_to_continue() {
+        let request = ChatRequest {
+            messages: vec![Message::user("Count to three."), Message::assistant("One,")],
+            ..ChatRequest::default()
+        };
+        assert_eq!(
+            body(LLAMA3, &request)["prompt"],
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nCount to three.<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nOne,"
+        );
+    }
+
+    #[test]
+    fn what_the_llama_body_cannot_express_is_unsupported() {
+        let stops =
+            ChatRequest { stop_sequences: vec!["\n".into()], ..ChatRequest::from_user_text("Hi") };
+        let top_k = ChatRequest { top_k: Some(40), ..ChatRequest::from_user_text("Hi") };
+        let mut image = ChatRequest::from_user_text("Describe");
+        image.messages[0]
+            .content
+            .push(ContentBlock::Image { format: ImageFormat::Png, data: vec![1].into() });
+        for (request, feature) in [(stops, "stop sequences"), (top_k, "top_k"), (image, "images")] {
+            let err = MetaLlamaAdapter
+                .request_body("meta.llama3-2-11b-instruct-v1:0", &request)
+                .expect_err(feature);
+            assert_eq!(
+                err,
+                AdapterError::Unsupported { family: Family::Meta, feature: feature.into() }
+            );
+        }
+    }
+
+    fn documented_answer() -> ChatResponse {
+        ChatResponse {
+            content: vec![ContentBlock::text("The capital of France is Paris.")],
+            stop_reason: StopReason::EndTurn,
+            usage: Usage::new(31, 8),
+            latency_ms: None,
+            guardrail: None,
+        }
+    }
+
+    #[test]
+    fn documented_response_parses() {
+        let body = include_str!("../../tests/fixtures/adapters/meta_llama_response.json");
+        let response =
+            MetaLlamaAdapter.parse_response(body.as_bytes()).expect("documented response");
+        assert_eq!(response, documented_answer());
+        let truncated = json!({"generation": "The", "prompt_token_count": 3, "generation_token_count": 1, "stop_reason": "length"});
+        let response =
+            MetaLlamaAdapter.parse_response(truncated.to_string().as_bytes()).expect("length");
+        assert_eq!(response.stop_reason, StopReason::MaxTokens);
+    }
+
+    #[test]
+    fn documented_stream_folds_to_the_same_answer() {
+        let stream = include_str!("../../tests/fixtures/adapters/meta_llama_stream.jsonl");
+        let events = decode_jsonl(&MetaLlamaAdapter, stream);
+        assert_eq!(
+            collect_events(&events),
+            ChatResponse { latency_ms: Some(694), ..documented_answer() }
+        );
+
+        // Without Bedrock's metrics the stream still reports Llama's own token counts.
+        let without_metrics: String = stream
+            .lines()
+            .map(|line| {
+                let mut chunk: LlamaStreamChunk = serde_json::from_str(line).expect("chunk");
+                chunk.invocation_metrics = None;
+                serde_json::to_string(&chunk).expect("chunk json")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let folded = collect_events(&decode_jsonl(&MetaLlamaAdapter, &without_metrics));
+        assert_eq!(folded, documented_answer());
+    }
+}

@@ -707,3 +707,313 @@ impl StreamDecoder for NovaStreamDecoder {
         Ok(events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapters::decode_jsonl;
+    use crate::chat::{Message, ToolSpec, collect_events};
+
+    const MODEL: &str = "amazon.nova-pro-v1:0";
+
+    fn body(request: &ChatRequest) -> serde_json::Value {
+        NovaAdapter.request_body(MODEL, request).expect("request body")
+    }
+
+    /// The Amazon Nova "Complete request schema": `schemaVersion`, `system` text blocks,
+    /// `messages` whose content holds `text`, `image` (`format`, `source.bytes` as base64 on the
+    /// Invoke API) and `document` blocks, `inferenceConfig` (`maxTokens`, `temperature`, `topP`,
+    /// `topK`, `stopSequences`) and `toolConfig` (`tools[].toolSpec` with `inputSchema.json`,
+    /// `toolChoice`); values are ours.
+    #[test]
+    fn request_matches_the_documented_schema() {
+        let request = ChatRequest {
+            system: vec![SystemBlock::Text { text: "You are a music expert.".into() }],
+            messages: vec![Message {
+                role: Role::User,
+                content: vec![
+                    ContentBlock::text("What is the most popular song on this station?"),
+                    ContentBlock::Image {
+                        format: ImageFormat::Png,
+                        data: vec![0x89, 0x50, 0x4e, 0x47].into(),
+                    },
+                    ContentBlock::Document {
+                        format: DocumentFormat::Pdf,
+                        name: "Station list".into(),
+                        data: b"%PDF".to_vec().into(),
+                    },
+                ],
+            }],
+            max_tokens: Some(300),
+            temperature: Some(0.7),
+            top_p: Some(0.9),
+            top_k: Some(20),
+            stop_sequences: vec!["END".into()],
+            tools: vec![ToolSpec {
+                name: "top_song".into(),
+                description: Some("Get the most popular song played on a radio station.".into()),
+                input_schema: json!({
+                    "type": "object",
+                    "properties": {"sign": {"type": "string", "description": "The call sign."}},
+                    "required": ["sign"]
+                }),
+            }],
+            tool_choice: Some(ToolChoice::Auto),
+            guardrail: None,
+        };
+        assert_eq!(
+            body(&request),
+            json!({
+                "schemaVersion": "messages-v1",
+                "system": [{"text": "You are a music expert."}],
+                "messages": [{
+                    "role": "user",
+                    "content": [
+                        {"text": "What is the most popular song on this station?"},
+                        {"image": {"format": "png", "source": {"bytes": "iVBORw=="}}},
+                        {"document": {"format": "pdf", "name": "Station list", "source": {"bytes": "JVBERg=="}}}
+                    ]
+                }],
+                "inferenceConfig": {
+                    "maxTokens": 300,
+                    "temperature": 0.7,
+                    "topP": 0.9,
+                    "topK": 20,
+                    "stopSequences": ["END"]
+                },
+                "toolConfig": {
+                    "tools": [{
+                        "toolSpec": {
+                            "name": "top_song",
+                            "description": "Get the most popular song played on a radio station.",
+                            "inputSchema": {"json": {
+                                "type": "object",
+                                "properties": {"sign": {"type": "string", "description": "The call sign."}},
+                                "required": ["sign"]
+                            }}
+                        }
+                    }],
+                    "toolChoice": {"auto": {}}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn a_plain_request_has_no_inference_or_tool_config() {
+        assert_eq!(
+            body(&ChatRequest::from_user_text("Hi")),
+            json!({"schemaVersion": "messages-v1", "messages": [{"role": "user", "content": [{"text": "Hi"}]}]})
+        );
+    }
+
+    #[test]
+    fn tool_turns_reasoning_and_cache_points_map_to_nova_blocks() {
+        let request = ChatRequest {
+            system: vec![SystemBlock::Text { text: "Rules".into() }, SystemBlock::CachePoint],
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    content: vec![
+                        ContentBlock::text("Top song on WZPZ?"),
+                        ContentBlock::CachePoint,
+                    ],
+                },
+                Message {
+                    role: Role::Assistant,
+                    content: vec![
+                        ContentBlock::Reasoning { text: "[REDACTED]".into(), signature: None },
+                        ContentBlock::ToolUse {
+                            id: "tooluse_1".into(),
+                            name: "top_song".into(),
+                            input: json!({"sign": "WZPZ"}),
+                        },
+                    ],
+                },
+                Message {
+                    role: Role::User,
+                    content: vec![ContentBlock::ToolResult {
+                        tool_use_id: "tooluse_1".into(),
+                        content: vec![ToolResultContent::Json {
+                            json: json!({"song": "Elemental Hotel", "artist": "8 Storey Hike"}),
+                        }],
+                        status: Some(ToolResultStatus::Success),
+                    }],
+                },
+            ],
+            tools: vec![ToolSpec {
+                name: "top_song".into(),
+                description: None,
+                input_schema: json!({"type": "object"}),
+            }],
+            tool_choice: Some(ToolChoice::Tool { name: "top_song".into() }),
+            ..ChatRequest::default()
+        };
+        let value = body(&request);
+        assert_eq!(
+            value["system"],
+            json!([{"text": "Rules"}, {"cachePoint": {"type": "default"}}])
+        );
+        assert_eq!(
+            value["messages"],
+            json!([
+                {"role": "user", "content": [{"text": "Top song on WZPZ?"}, {"cachePoint": {"type": "default"}}]},
+                {"role": "assistant", "content": [
+                    {"reasoningContent": {"reasoningText": {"text": "[REDACTED]"}}},
+                    {"toolUse": {"toolUseId": "tooluse_1", "name": "top_song", "input": {"sign": "WZPZ"}}}
+                ]},
+                {"role": "user", "content": [{"toolResult": {
+                    "toolUseId": "tooluse_1",
+                    "content": [{"json": {"song": "Elemental Hotel", "artist": "8 Storey Hike"}}],
+                    "status": "success"
+                }}]}
+            ])
+        );
+        assert_eq!(value["toolConfig"]["toolChoice"], json!({"tool": {"name": "top_song"}}));
+    }
+
+    #[test]
+    fn tool_choice_without_tools_and_guardrails_in_the_body_are_refused() {
+        let mut request = ChatRequest::from_user_text("Hi");
+        request.tool_choice = Some(ToolChoice::Any);
+        let err = NovaAdapter.request_body(MODEL, &request).expect_err("no tools");
+        assert!(matches!(err, AdapterError::InvalidRequest { .. }), "{err}");
+        let mut request = ChatRequest::from_user_text("Hi");
+        request.guardrail = Some(crate::chat::GuardrailConfig {
+            identifier: "gr".into(),
+            version: "DRAFT".into(),
+            trace: true,
+        });
+        let err = NovaAdapter.request_body(MODEL, &request).expect_err("guardrail");
+        assert!(matches!(err, AdapterError::Unsupported { family: Family::AmazonNova, .. }));
+    }
+
+    fn documented_answer() -> ChatResponse {
+        ChatResponse {
+            content: vec![
+                ContentBlock::text(
+                    "<thinking>I need the most popular song on the radio station WZPZ. I will \
+                     use the top_song tool.</thinking>",
+                ),
+                ContentBlock::ToolUse {
+                    id: "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q".into(),
+                    name: "top_song".into(),
+                    input: json!({"sign": "WZPZ"}),
+                },
+            ],
+            stop_reason: StopReason::ToolUse,
+            usage: Usage {
+                cache_read_input_tokens: Some(0),
+                cache_write_input_tokens: Some(0),
+                ..Usage::new(416, 46)
+            },
+            latency_ms: None,
+            guardrail: None,
+        }
+    }
+
+    #[test]
+    fn documented_tool_use_response_parses() {
+        let body = include_str!("../../tests/fixtures/adapters/nova_response_tool_use.json");
+        let response = NovaAdapter.parse_response(body.as_bytes()).expect("documented response");
+        assert_eq!(response, documented_answer());
+    }
+
+    #[test]
+    fn documented_tool_use_stream_folds_to_the_same_answer() {
+        let events = decode_jsonl(
+            &NovaAdapter,
+            include_str!("../../tests/fixtures/adapters/nova_stream_tool_use.jsonl"),
+        );
+        assert_eq!(events[0], StreamEvent::MessageStart { role: Role::Assistant });
+        let starts = events.iter().filter(|e| matches!(e, StreamEvent::MessageStart { .. }));
+        assert_eq!(starts.count(), 1);
+        let folded = collect_events(&events);
+        assert_eq!(folded, ChatResponse { latency_ms: Some(1260), ..documented_answer() });
+    }
+
+    #[test]
+    fn stop_reasons_latency_and_reasoning_of_an_answer() {
+        for (nova, quarry) in [
+            ("end_turn", StopReason::EndTurn),
+            ("max_tokens", StopReason::MaxTokens),
+            ("content_filtered", StopReason::ContentFiltered),
+            ("malformed_tool_use", StopReason::MalformedToolUse),
+            ("guardrail_intervened", StopReason::GuardrailIntervened),
+            ("something_new", StopReason::Unknown),
+        ] {
+            let body = json!({
+                "output": {"message": {"role": "assistant", "content": [
+                    {"reasoningContent": {"reasoningText": {"text": "[REDACTED]"}}},
+                    {"text": "Paris."}
+                ]}},
+                "stopReason": nova,
+                "usage": {"inputTokens": 5, "outputTokens": 2, "totalTokens": 7},
+                "metrics": {"latencyMs": 321}
+            });
+            let response = NovaAdapter.parse_response(body.to_string().as_bytes()).expect("body");
+            assert_eq!(response.stop_reason, quarry, "{nova}");
+            assert_eq!(response.latency_ms, Some(321));
+            assert_eq!(
+                response.content,
+                vec![
+                    ContentBlock::Reasoning { text: "[REDACTED]".into(), signature: None },
+                    ContentBlock::text("Paris.")
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn reasoning_deltas_stream_as_reasoning() {
+        let chunks = [
+            r#"{"messageStart":{"role":"assistant"}}"#,
+            r#"{"contentBlockDelta":{"delta":{"reasoningContent":{"text":"[REDACTED]"}},"contentBlockIndex":0}}"#,
+            r#"{"contentBlockStop":{"contentBlockIndex":0}}"#,
+            r#"{"contentBlockDelta":{"delta":{"text":"Paris."},"contentBlockIndex":1}}"#,
+            r#"{"messageStop":{"stopReason":"end_turn"}}"#,
+            r#"{"metadata":{"usage":{"inputTokens":5,"outputTokens":2,"totalTokens":7}}}"#,
+        ];
+        let folded = collect_events(&decode_jsonl(&NovaAdapter, &chunks.join("\n")));
+        assert_eq!(
+            folded.content,
+            vec![
+                ContentBlock::Reasoning { text: "[REDACTED]".into(), signature: None },
+                ContentBlock::text("Paris.")
+            ]
+        );
+        assert_eq!(folded.stop_reason, StopReason::EndTurn);
+        assert_eq!(folded.usage, Usage::new(5, 2), "metadata without Bedrock metrics");
+    }
+
+    #[test]
+    fn older_inference_parameter_spellings_parse() {
+        let request: NovaRequest = serde_json::from_value(json!({
+            "schemaVersion": "messages-v1",
+            "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+            "inferenceConfig": {"max_new_tokens": 500, "top_p": 0.9, "top_k": 20, "temperature": 0.7}
+        }))
+        .expect("older spelling");
+        let config = request.inference_config.expect("config");
+        assert_eq!(
+            (config.max_tokens, config.top_p, config.top_k),
+            (Some(500), Some(0.9), Some(20))
+        );
+    }
+
+    #[test]
+    fn unknown_chunks_and_blocks_are_invalid_responses() {
+        let err =
+            NovaAdapter.stream_decoder().decode_chunk(br#"{"citation":{}}"#).expect_err("unknown");
+        assert!(err.to_string().contains("messageStart"), "{err}");
+        let body = json!({
+            "output": {"message": {"role": "assistant", "content": [{"video": {"format": "mp4", "source": {}}}]}},
+            "stopReason": "end_turn"
+        });
+        let err =
+            NovaAdapter.parse_response(body.to_string().as_bytes()).expect_err("video answer");
+        assert!(err.to_string().contains("video"), "{err}");
+    }
+}

@@ -241,3 +241,145 @@ impl StreamDecoder for TitanTextStreamDecoder {
         Ok(events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapters::decode_jsonl;
+    use crate::chat::{ImageFormat, Message, SystemBlock, collect_events};
+
+    const MODEL: &str = "amazon.titan-text-express-v1";
+
+    fn body(request: &ChatRequest) -> serde_json::Value {
+        TitanTextAdapter.request_body(MODEL, request).expect("request body")
+    }
+
+    /// "Amazon Titan Text models": `inputText` in the conversational `User: …\nBot:` format and
+    /// `textGenerationConfig` (`temperature`, `topP`, `maxTokenCount`, `stopSequences`).
+    #[test]
+    fn request_matches_the_documented_body() {
+        let request = ChatRequest {
+            max_tokens: Some(512),
+            temperature: Some(0.7),
+            top_p: Some(0.9),
+            stop_sequences: vec!["User:".into()],
+            ..ChatRequest::from_user_text("What is the capital of France?")
+        };
+        assert_eq!(
+            body(&request),
+            json!({
+                "inputText": "User: What is the capital of France?\nBot:",
+                "textGenerationConfig": {
+                    "temperature": 0.7,
+                    "topP": 0.9,
+                    "maxTokenCount": 512,
+                    "stopSequences": ["User:"]
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn conversation_keeps_turns_and_system_and_omits_an_empty_config() {
+        let request = ChatRequest {
+            system: vec![SystemBlock::Text { text: "Answer in one word.".into() }],
+            messages: vec![
+                Message::user("Capital of France?"),
+                Message::assistant("Paris."),
+                Message::user("And of Italy?"),
+            ],
+            ..ChatRequest::default()
+        };
+        assert_eq!(
+            body(&request),
+            json!({
+                "inputText": "Answer in one word.\n\nUser: Capital of France?\nBot: Paris.\nUser: And of Italy?\nBot:"
+            })
+        );
+        // An assistant's last turn is continued, not answered.
+        let prefill = ChatRequest {
+            messages: vec![Message::user("Count to three."), Message::assistant("One,")],
+            ..ChatRequest::default()
+        };
+        assert_eq!(body(&prefill)["inputText"], "User: Count to three.\nBot: One,");
+    }
+
+    #[test]
+    fn what_titan_cannot_express_is_unsupported() {
+        let top_k = ChatRequest { top_k: Some(5), ..ChatRequest::from_user_text("Hi") };
+        let mut image = ChatRequest::from_user_text("Look");
+        image.messages[0]
+            .content
+            .push(ContentBlock::Image { format: ImageFormat::Jpeg, data: vec![1].into() });
+        for (request, feature) in [(top_k, "top_k"), (image, "images")] {
+            let err = TitanTextAdapter.request_body(MODEL, &request).expect_err(feature);
+            assert_eq!(
+                err,
+                AdapterError::Unsupported {
+                    family: Family::AmazonTitanText,
+                    feature: feature.into()
+                }
+            );
+        }
+    }
+
+    fn documented_answer() -> ChatResponse {
+        ChatResponse {
+            content: vec![ContentBlock::text("\nThe capital of France is Paris.\n")],
+            stop_reason: StopReason::EndTurn,
+            usage: Usage::new(9, 12),
+            latency_ms: None,
+            guardrail: None,
+        }
+    }
+
+    #[test]
+    fn documented_response_parses() {
+        let body = include_str!("../../tests/fixtures/adapters/titan_text_response.json");
+        let response =
+            TitanTextAdapter.parse_response(body.as_bytes()).expect("documented response");
+        assert_eq!(response, documented_answer());
+    }
+
+    #[test]
+    fn documented_stream_folds_to_the_same_answer() {
+        let events = decode_jsonl(
+            &TitanTextAdapter,
+            include_str!("../../tests/fixtures/adapters/titan_text_stream.jsonl"),
+        );
+        let starts = events.iter().filter(|e| matches!(e, StreamEvent::MessageStart { .. }));
+        assert_eq!(starts.count(), 1);
+        assert_eq!(
+            collect_events(&events),
+            ChatResponse { latency_ms: Some(873), ..documented_answer() }
+        );
+    }
+
+    #[test]
+    fn completion_reasons_map_to_stop_reasons() {
+        for (titan, quarry) in [
+            ("FINISHED", StopReason::EndTurn),
+            ("LENGTH", StopReason::MaxTokens),
+            ("STOP_CRITERIA_MET", StopReason::StopSequence),
+            ("CONTENT_FILTERED", StopReason::ContentFiltered),
+            ("RAG_QUERY_WHEN_RAG_DISABLED", StopReason::Unknown),
+        ] {
+            let body = json!({"inputTextTokenCount": 3, "results": [
+                {"tokenCount": 1, "outputText": "x", "completionReason": titan}
+            ]});
+            let response =
+                TitanTextAdapter.parse_response(body.to_string().as_bytes()).expect("body");
+            assert_eq!(response.stop_reason, quarry, "{titan}");
+        }
+    }
+
+    #[test]
+    fn a_response_without_results_is_invalid() {
+        let err = TitanTextAdapter
+            .parse_response(br#"{"inputTextTokenCount": 3, "results": []}"#)
+            .expect_err("no results");
+        assert!(err.to_string().contains("results"), "{err}");
+    }
+}
