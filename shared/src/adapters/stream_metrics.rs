@@ -6,10 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::{Role, StreamEvent, Usage};
 
-/// The JSON key Bedrock puts the metrics under, next to the model's own fields.
-pub const INVOCATION_METRICS_KEY: &str = "amazon-bedrock-invocationMetrics";
-
-/// Bedrock's metrics for one streamed invocation (token counts and latencies in milliseconds).
+/// Bedrock's metrics for one streamed invocation (token counts and latencies in milliseconds),
+/// found under the `amazon-bedrock-invocationMetrics` key of each family's stream chunk type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvocationMetrics {
