@@ -9,6 +9,26 @@
 //! returns zero usage and callers take it from the `x-amzn-bedrock-input-token-count` /
 //! `x-amzn-bedrock-output-token-count` headers. In streams, every family's last chunk carries
 //! `amazon-bedrock-invocationMetrics`, which decoders turn into a [`StreamEvent::Metadata`].
+//!
+//! Guardrails never travel in a native body: InvokeModel takes them as the `guardrailIdentifier` /
+//! `guardrailVersion` parameters (headers), so callers move [`ChatRequest::guardrail`] there and
+//! clear it before asking an adapter for the body; adapters reject a request that still has one.
+//!
+//! Families ([`adapter_for`] picks the adapter of a family):
+//! - [`anthropic`]: Anthropic Claude, Messages API.
+//! - [`nova`]: Amazon Nova understanding models, `messages-v1`.
+//! - [`titan_text`]: Amazon Titan Text, `inputText` prompt.
+//! - [`meta`]: Meta Llama 3.x / 4, header-token prompt string.
+//!
+//! Shared helpers: [`stream_metrics`] (the invocation metrics of the last stream chunk) and
+//! [`text_turns`] (a conversation as plain-text turns, for prompt-string families).
+
+pub mod anthropic;
+pub mod meta;
+pub mod nova;
+pub mod stream_metrics;
+pub mod text_turns;
+pub mod titan_text;
 
 use crate::chat::{ChatRequest, ChatResponse, StreamEvent};
 use crate::model::Family;
@@ -58,4 +78,161 @@ pub trait NativeAdapter: Send + Sync + std::fmt::Debug {
 pub trait StreamDecoder: Send + std::fmt::Debug {
     /// Decodes one chunk's bytes (the JSON document the model emitted) into zero or more events.
     fn decode_chunk(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError>;
+}
+
+/// The native adapter of `family`, `None` for families without one (embeddings, or families whose
+/// adapter is not written yet: call those through the Converse API).
+pub fn adapter_for(family: Family) -> Option<&'static dyn NativeAdapter> {
+    match family {
+        Family::Anthropic => Some(&anthropic::AnthropicAdapter),
+        Family::AmazonNova => Some(&nova::NovaAdapter),
+        Family::AmazonTitanText => Some(&titan_text::TitanTextAdapter),
+        Family::Meta => Some(&meta::MetaLlamaAdapter),
+        // Chat families whose adapters live in their own modules, added as they are written.
+        Family::Mistral
+        | Family::CohereCommand
+        | Family::Ai21
+        | Family::DeepSeek
+        | Family::OpenAi => None,
+        Family::AmazonTitanEmbed | Family::CohereEmbed => None,
+    }
+}
+
+/// Checks what every native body needs: at least one message, and no guardrail (which goes in the
+/// InvokeModel parameters, never in the body).
+pub(crate) fn check_body_request(
+    family: Family,
+    request: &ChatRequest,
+) -> Result<(), AdapterError> {
+    if request.guardrail.is_some() {
+        return Err(AdapterError::Unsupported {
+            family,
+            feature: "a guardrail in the request body (InvokeModel takes it as the \
+                      guardrailIdentifier/guardrailVersion parameters: send it there and clear \
+                      `guardrail` before building the body)"
+                .into(),
+        });
+    }
+    if request.messages.is_empty() {
+        return Err(AdapterError::InvalidRequest {
+            family,
+            reason: "the request has no messages; at least one user message is required".into(),
+        });
+    }
+    Ok(())
+}
+
+/// An `f32` parameter as the `f64` JSON number it reads as (`0.7`, not `0.699999988079071`).
+pub(crate) fn json_number(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
+/// Decodes a `.jsonl` fixture (one chunk per line) through `adapter`'s stream decoder.
+#[cfg(test)]
+pub(crate) fn decode_jsonl(adapter: &dyn NativeAdapter, jsonl: &str) -> Vec<StreamEvent> {
+    let mut decoder = adapter.stream_decoder();
+    jsonl
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .flat_map(|line| decoder.decode_chunk(line.as_bytes()).expect("documented chunk decodes"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAMILIES: [Family; 4] =
+        [Family::Anthropic, Family::AmazonNova, Family::AmazonTitanText, Family::Meta];
+
+    #[test]
+    fn every_chat_family_of_this_module_has_its_adapter() {
+        for family in FAMILIES {
+            let adapter = adapter_for(family).expect("adapter");
+            assert_eq!(adapter.family(), family);
+        }
+        assert!(adapter_for(Family::AmazonTitanEmbed).is_none());
+        assert!(adapter_for(Family::CohereEmbed).is_none());
+    }
+
+    #[test]
+    fn float_parameters_keep_their_decimal_value() {
+        assert_eq!(json_number(0.7), 0.7);
+        assert_eq!(json_number(0.9), 0.9);
+        assert_eq!(json_number(1.0), 1.0);
+    }
+
+    #[test]
+    fn a_guardrail_left_in_the_request_is_rejected_not_dropped() {
+        let mut request = ChatRequest::from_user_text("hi");
+        request.guardrail = Some(crate::chat::GuardrailConfig {
+            identifier: "gr-1".into(),
+            version: "1".into(),
+            trace: false,
+        });
+        let err = check_body_request(Family::Meta, &request).expect_err("guardrail");
+        assert!(matches!(err, AdapterError::Unsupported { .. }));
+        assert!(err.to_string().contains("guardrailIdentifier"), "{err}");
+    }
+
+    #[test]
+    fn malformed_bodies_and_chunks_are_invalid_responses_with_a_reason() {
+        let inputs: [&[u8]; 9] = [
+            b"",
+            b"not json",
+            b"{",
+            b"[]",
+            b"null",
+            b"{}",
+            &[0xff, 0xfe, 0x00, 0x7b],
+            br#"{"content": 5, "output": "x", "results": {}, "generation": 1}"#,
+            br#"{"type": "no_such_event", "messageStart": 3}"#,
+        ];
+        for family in FAMILIES {
+            let adapter = adapter_for(family).expect("adapter");
+            for input in inputs {
+                let shown = String::from_utf8_lossy(input);
+                for err in [
+                    adapter.parse_response(input).expect_err("malformed body"),
+                    adapter.stream_decoder().decode_chunk(input).expect_err("malformed chunk"),
+                ] {
+                    let AdapterError::InvalidResponse { family: reported, reason } = &err else {
+                        panic!("{family} on {shown:?}: expected InvalidResponse, got {err:?}");
+                    };
+                    assert_eq!(*reported, family);
+                    assert!(reason.len() > 20, "{family} on {shown:?}: vague reason {reason:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_fixture_bodies_never_panic() {
+        let bodies = [
+            (
+                Family::Anthropic,
+                include_str!("../../tests/fixtures/adapters/anthropic_response_tool_use.json"),
+            ),
+            (
+                Family::AmazonNova,
+                include_str!("../../tests/fixtures/adapters/nova_response_tool_use.json"),
+            ),
+            (
+                Family::AmazonTitanText,
+                include_str!("../../tests/fixtures/adapters/titan_text_response.json"),
+            ),
+            (Family::Meta, include_str!("../../tests/fixtures/adapters/meta_llama_response.json")),
+        ];
+        for (family, body) in bodies {
+            let adapter = adapter_for(family).expect("adapter");
+            let bytes = body.trim().as_bytes();
+            assert!(adapter.parse_response(bytes).is_ok(), "{family}: whole fixture parses");
+            for end in 0..bytes.len() {
+                // Any prefix is either a complete document or an error: never a panic.
+                let _ = adapter.parse_response(&bytes[..end]);
+                let _ = adapter.stream_decoder().decode_chunk(&bytes[..end]);
+            }
+            assert!(adapter.parse_response(&bytes[..bytes.len() - 1]).is_err(), "{family}");
+        }
+    }
 }
