@@ -255,11 +255,15 @@ impl TopKField {
 /// and call options are the caller's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConverseParts {
+    /// `messages`: the conversation, block for block.
     pub messages: Vec<sdk::Message>,
     /// Empty when the request has no system prompt (then no `system` is sent).
     pub system: Vec<sdk::SystemContentBlock>,
+    /// `inferenceConfig`: max tokens, temperature, top p, stop sequences (`None` if none is set).
     pub inference_config: Option<sdk::InferenceConfiguration>,
+    /// `toolConfig`: the tools and the tool choice (`None` if neither is set).
     pub tool_config: Option<sdk::ToolConfiguration>,
+    /// `guardrailConfig`; ConverseStream gets it as a `GuardrailStreamConfiguration`.
     pub guardrail_config: Option<sdk::GuardrailConfiguration>,
     /// Carries `top_k` (see [`TopKField`]).
     pub additional_model_request_fields: Option<Document>,
@@ -1126,7 +1130,7 @@ pub fn guardrail_trace_to_json(trace: &sdk::GuardrailTraceAssessment) -> Value {
                 Value::Object(
                     by_id
                         .iter()
-                        .map(|(id, list_)| (id.clone(), list(list_, assessment_to_json)))
+                        .map(|(id, found)| (id.clone(), list(found, assessment_to_json)))
                         .collect(),
                 )
             }),
@@ -1305,6 +1309,7 @@ pub struct ConverseStreamDecoder {
 }
 
 impl ConverseStreamDecoder {
+    /// A decoder for one stream.
     pub fn new() -> Self {
         Self::default()
     }
@@ -1338,32 +1343,27 @@ impl ConverseStreamDecoder {
                 }
                 _ => None,
             },
-            sdk::ConverseStreamOutput::ContentBlockDelta(delta) => {
-                let mapped = match &delta.delta {
-                    Some(sdk::ContentBlockDelta::Text(text)) => {
-                        Some(Delta::Text { text: text.clone() })
-                    }
+            sdk::ConverseStreamOutput::ContentBlockDelta(event) => {
+                let delta = match &event.delta {
+                    Some(sdk::ContentBlockDelta::Text(text)) => Delta::Text { text: text.clone() },
                     Some(sdk::ContentBlockDelta::ToolUse(tool)) => {
-                        Some(Delta::ToolInput { json: tool.input.clone() })
+                        Delta::ToolInput { json: tool.input.clone() }
                     }
                     Some(sdk::ContentBlockDelta::ReasoningContent(
                         sdk::ReasoningContentBlockDelta::Text(text),
-                    )) => Some(Delta::Reasoning { text: text.clone() }),
+                    )) => Delta::Reasoning { text: text.clone() },
                     Some(sdk::ContentBlockDelta::ReasoningContent(
                         sdk::ReasoningContentBlockDelta::Signature(signature),
-                    )) => Some(Delta::ReasoningSignature { signature: signature.clone() }),
-                    _ => None,
+                    )) => Delta::ReasoningSignature { signature: signature.clone() },
+                    _ => return Ok(None),
                 };
-                match mapped {
-                    Some(delta_) => Some(StreamEvent::ContentBlockDelta {
-                        index: to_u32(
-                            delta.content_block_index,
-                            "contentBlockDelta.contentBlockIndex",
-                        )?,
-                        delta: delta_,
-                    }),
-                    None => None,
-                }
+                Some(StreamEvent::ContentBlockDelta {
+                    index: to_u32(
+                        event.content_block_index,
+                        "contentBlockDelta.contentBlockIndex",
+                    )?,
+                    delta,
+                })
             }
             sdk::ConverseStreamOutput::ContentBlockStop(stop) => {
                 Some(StreamEvent::ContentBlockStop {
@@ -1482,4 +1482,1057 @@ pub fn stream_event_to_converse(
             )
         }
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message as EventMessage};
+
+    use super::*;
+    use crate::chat::stream::collect_events;
+
+    /// A Bedrock endpoint in-process: it answers every call with one canned body and keeps the
+    /// request bodies, so tests run the SDK's real serializers and deserializers.
+    #[derive(Debug, Clone)]
+    struct StubBedrock {
+        content_type: &'static str,
+        body: Vec<u8>,
+        requests: Arc<Mutex<Vec<Vec<u8>>>>,
+    }
+
+    impl StubBedrock {
+        fn json(body: &Value) -> Self {
+            StubBedrock {
+                content_type: "application/json",
+                body: serde_json::to_vec(body).expect("serialize the canned body"),
+                requests: Arc::default(),
+            }
+        }
+
+        /// An `application/vnd.amazon.eventstream` body: one event frame per `(type, payload)`.
+        fn event_stream(events: &[(&'static str, Value)]) -> Self {
+            let mut body = Vec::new();
+            for (event_type, payload) in events {
+                let message = EventMessage::new(serde_json::to_vec(payload).expect("payload"))
+                    .add_header(Header::new(":message-type", HeaderValue::String("event".into())))
+                    .add_header(Header::new(
+                        ":event-type",
+                        HeaderValue::String((*event_type).into()),
+                    ))
+                    .add_header(Header::new(
+                        ":content-type",
+                        HeaderValue::String("application/json".into()),
+                    ));
+                aws_smithy_eventstream::frame::write_message_to(&message, &mut body)
+                    .expect("write an event frame");
+            }
+            StubBedrock {
+                content_type: "application/vnd.amazon.eventstream",
+                body,
+                requests: Arc::default(),
+            }
+        }
+
+        fn client(&self) -> aws_sdk_bedrockruntime::Client {
+            let config = aws_sdk_bedrockruntime::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+                .http_client(self.clone())
+                .build();
+            aws_sdk_bedrockruntime::Client::from_conf(config)
+        }
+
+        /// The JSON body of the last request the SDK sent.
+        fn last_request(&self) -> Value {
+            let requests = self.requests.lock().expect("requests lock");
+            let body = requests.last().expect("the SDK sent a request");
+            serde_json::from_slice(body).expect("the request body is JSON")
+        }
+    }
+
+    impl HttpConnector for StubBedrock {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body = request.body().bytes().unwrap_or_default().to_vec();
+            self.requests.lock().expect("requests lock").push(body);
+            let status = StatusCode::try_from(200).expect("a valid status");
+            let mut response = HttpResponse::new(status, SdkBody::from(self.body.clone()));
+            response.headers_mut().insert("content-type", self.content_type);
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    impl HttpClient for StubBedrock {
+        fn http_connector(
+            &self,
+            _settings: &HttpConnectorSettings,
+            _components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+    const TOOL_USE_ID: &str = "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q";
+
+    // The radio-station example of "Call a tool with the Converse API" in the Amazon Bedrock
+    // user guide (https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html).
+
+    fn doc_tool_config() -> Value {
+        json!({
+            "tools": [{
+                "toolSpec": {
+                    "name": "top_song",
+                    "description": "Get the most popular song played on a radio station.",
+                    "inputSchema": {
+                        "json": {
+                            "type": "object",
+                            "properties": {
+                                "sign": {
+                                    "type": "string",
+                                    "description": "The call sign for the radio station for which you want the most popular song. Example calls signs are WZPZ and WKRP."
+                                }
+                            },
+                            "required": ["sign"]
+                        }
+                    }
+                }
+            }]
+        })
+    }
+
+    fn doc_user_message() -> Value {
+        json!({ "role": "user", "content": [{ "text": "What is the most popular song on WZPZ?" }] })
+    }
+
+    fn doc_tool_use_response() -> Value {
+        json!({
+            "output": {
+                "message": {
+                    "role": "assistant",
+                    "content": [{
+                        "toolUse": {
+                            "toolUseId": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q",
+                            "name": "top_song",
+                            "input": { "sign": "WZPZ" }
+                        }
+                    }]
+                }
+            },
+            "stopReason": "tool_use"
+        })
+    }
+
+    fn doc_tool_result_message() -> Value {
+        json!({
+            "role": "user",
+            "content": [{
+                "toolResult": {
+                    "toolUseId": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q",
+                    "content": [{ "json": { "song": "Elemental Hotel", "artist": "8 Storey Hike" } }]
+                }
+            }]
+        })
+    }
+
+    fn doc_tool_error_message() -> Value {
+        json!({
+            "role": "user",
+            "content": [{
+                "toolResult": {
+                    "toolUseId": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q",
+                    "content": [{ "text": "Station WZPA not found." }],
+                    "status": "error"
+                }
+            }]
+        })
+    }
+
+    fn doc_final_response() -> Value {
+        json!({
+            "output": {
+                "message": {
+                    "role": "assistant",
+                    "content": [{ "text": "The most popular song on WZPZ is Elemental Hotel by 8 Storey Hike." }]
+                }
+            },
+            "stopReason": "end_turn"
+        })
+    }
+
+    /// quarry's side of the same example.
+    fn top_song_tool() -> ToolSpec {
+        let schema = &doc_tool_config()["tools"][0]["toolSpec"]["inputSchema"]["json"];
+        ToolSpec {
+            name: "top_song".into(),
+            description: Some("Get the most popular song played on a radio station.".into()),
+            input_schema: schema.clone(),
+        }
+    }
+
+    fn top_song_call() -> ContentBlock {
+        ContentBlock::ToolUse {
+            id: TOOL_USE_ID.into(),
+            name: "top_song".into(),
+            input: json!({ "sign": "WZPZ" }),
+        }
+    }
+
+    /// A request that uses every block type and every parameter quarry has.
+    pub(crate) fn every_block_request() -> ChatRequest {
+        ChatRequest {
+            system: vec![
+                SystemBlock::Text { text: "You are a radio station's assistant.".into() },
+                SystemBlock::CachePoint,
+            ],
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    content: vec![
+                        ContentBlock::text(
+                            "Which song is on this sleeve, and is it on our playlist?",
+                        ),
+                        ContentBlock::Image {
+                            format: ImageFormat::Png,
+                            data: Base64Bytes(vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a]),
+                        },
+                        ContentBlock::Document {
+                            format: DocumentFormat::Csv,
+                            name: "Playlist (week 12)".into(),
+                            data: Base64Bytes(
+                                b"song,artist\nElemental Hotel,8 Storey Hike\n".to_vec(),
+                            ),
+                        },
+                        ContentBlock::CachePoint,
+                    ],
+                },
+                Message {
+                    role: Role::Assistant,
+                    content: vec![
+                        ContentBlock::Reasoning {
+                            text: "The sleeve is blurred; the station's chart will say.".into(),
+                            signature: Some("ErcBCkgIAhABGAIiQ".into()),
+                        },
+                        ContentBlock::text("Let me look that up."),
+                        ContentBlock::ToolUse {
+                            id: TOOL_USE_ID.into(),
+                            name: "top_song".into(),
+                            input: json!({ "sign": "WZPZ", "limit": 1, "offset": -2, "weight": 0.5 }),
+                        },
+                    ],
+                },
+                Message {
+                    role: Role::User,
+                    content: vec![
+                        ContentBlock::ToolResult {
+                            tool_use_id: TOOL_USE_ID.into(),
+                            content: vec![
+                                ToolResultContent::Text { text: "Found it.".into() },
+                                ToolResultContent::Json {
+                                    json: json!({ "song": "Elemental Hotel", "plays": 12, "rating": 4.5 }),
+                                },
+                                ToolResultContent::Image {
+                                    format: ImageFormat::Jpeg,
+                                    data: Base64Bytes(vec![0xff, 0xd8, 0xff, 0xe0]),
+                                },
+                            ],
+                            status: Some(ToolResultStatus::Success),
+                        },
+                        ContentBlock::ToolResult {
+                            tool_use_id: TOOL_USE_ID.into(),
+                            content: vec![ToolResultContent::Text {
+                                text: "Station WZPA not found.".into(),
+                            }],
+                            status: Some(ToolResultStatus::Error),
+                        },
+                        ContentBlock::ToolResult {
+                            tool_use_id: TOOL_USE_ID.into(),
+                            content: vec![ToolResultContent::Json {
+                                json: json!([1, -1, 1.25, null]),
+                            }],
+                            status: None,
+                        },
+                        ContentBlock::text("Now answer."),
+                    ],
+                },
+            ],
+            max_tokens: Some(512),
+            temperature: Some(0.5),
+            top_p: Some(0.75),
+            top_k: Some(40),
+            stop_sequences: vec!["\n\nHuman:".into(), "END".into()],
+            tools: vec![
+                top_song_tool(),
+                ToolSpec {
+                    name: "station_info".into(),
+                    description: None,
+                    input_schema: json!({ "type": "object" }),
+                },
+            ],
+            tool_choice: Some(ToolChoice::Tool { name: "top_song".into() }),
+            guardrail: Some(GuardrailConfig {
+                identifier: "gr-abc123".into(),
+                version: "DRAFT".into(),
+                trace: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn json_and_documents_keep_integers_and_floats_apart() {
+        let value = json!({
+            "count": 3, "delta": -7, "ratio": 1.5, "whole": 2.0, "max": u64::MAX, "min": i64::MIN,
+            "items": [true, null, "s", { "x": -0.25 }]
+        });
+        let document = json_to_document(&value);
+        let fields = document.as_object().expect("an object");
+        assert_eq!(fields["count"], Document::Number(Number::PosInt(3)));
+        assert_eq!(fields["delta"], Document::Number(Number::NegInt(-7)));
+        assert_eq!(fields["ratio"], Document::Number(Number::Float(1.5)));
+        assert_eq!(fields["whole"], Document::Number(Number::Float(2.0)));
+        assert_eq!(fields["max"], Document::Number(Number::PosInt(u64::MAX)));
+        assert_eq!(fields["min"], Document::Number(Number::NegInt(i64::MIN)));
+        let back = document_to_json(&document).expect("finite numbers");
+        assert_eq!(back, value);
+        assert!(back["whole"].is_f64(), "2.0 must stay a float, not become 2");
+        assert!(back["count"].is_u64());
+    }
+
+    #[test]
+    fn a_non_finite_float_cannot_become_json_and_its_place_is_named() {
+        let document = Document::Object(
+            [(
+                "scores".to_owned(),
+                Document::Array(vec![
+                    Document::Number(Number::PosInt(1)),
+                    Document::Number(Number::Float(f64::NAN)),
+                ]),
+            )]
+            .into(),
+        );
+        let error = document_to_json(&document).expect_err("NaN is not JSON");
+        assert_eq!(
+            error.to_string(),
+            "$.scores[1]: NaN is not a finite number, so it cannot be JSON"
+        );
+    }
+
+    #[test]
+    fn a_request_with_every_block_type_round_trips_through_the_sdk_types() {
+        let families =
+            [None, Some(Family::Anthropic), Some(Family::AmazonNova), Some(Family::CohereCommand)];
+        for family in families {
+            let request = every_block_request();
+            let parts = ConverseParts::from_request(&request, family).expect("maps to Converse");
+            assert_eq!(parts.to_request(family).expect("maps back"), request, "{family:?}");
+        }
+        // Every tool choice, no guardrail trace, and a request without any option.
+        for choice in [None, Some(ToolChoice::Auto), Some(ToolChoice::Any)] {
+            let mut request = every_block_request();
+            request.tool_choice = choice;
+            request.guardrail =
+                Some(GuardrailConfig { trace: false, ..request.guardrail.expect("set") });
+            let parts = ConverseParts::from_request(&request, None).expect("maps to Converse");
+            assert_eq!(parts.to_request(None).expect("maps back"), request);
+        }
+        let plain = ChatRequest::from_user_text("Hello");
+        let parts = ConverseParts::from_request(&plain, None).expect("maps to Converse");
+        assert_eq!(parts.inference_config, None);
+        assert_eq!(parts.tool_config, None);
+        assert!(parts.system.is_empty());
+        assert_eq!(parts.to_request(None).expect("maps back"), plain);
+    }
+
+    #[test]
+    fn converse_parts_hold_the_documented_sdk_values() {
+        let parts = ConverseParts::for_base_model(&every_block_request(), MODEL).expect("maps");
+        let config = parts.inference_config.expect("inference config");
+        assert_eq!(config.max_tokens, Some(512));
+        assert_eq!(config.temperature, Some(0.5));
+        assert_eq!(config.top_p, Some(0.75));
+        assert_eq!(config.stop_sequences, Some(vec!["\n\nHuman:".to_owned(), "END".to_owned()]));
+        let tools = parts.tool_config.expect("tool config");
+        assert_eq!(tools.tools.len(), 2);
+        assert!(
+            matches!(&tools.tool_choice, Some(sdk::ToolChoice::Tool(t)) if t.name == "top_song")
+        );
+        let guardrail = parts.guardrail_config.expect("guardrail");
+        assert_eq!(guardrail.guardrail_identifier, "gr-abc123");
+        assert_eq!(guardrail.trace, sdk::GuardrailTrace::Enabled);
+        assert!(matches!(&parts.system[1], sdk::SystemContentBlock::CachePoint(p)
+            if *p.r#type() == sdk::CachePointType::Default));
+        assert_eq!(
+            parts.additional_model_request_fields.map(|d| document_to_json(&d).expect("json")),
+            Some(json!({ "top_k": 40 }))
+        );
+    }
+
+    #[test]
+    fn top_k_goes_where_each_family_reads_it() {
+        let request = ChatRequest { top_k: Some(50), ..ChatRequest::from_user_text("Hi") };
+        let cases = [
+            ("anthropic.claude-sonnet-4-20250514-v1:0", json!({ "top_k": 50 })),
+            ("amazon.nova-pro-v1:0", json!({ "inferenceConfig": { "topK": 50 } })),
+            ("cohere.command-r-plus-v1:0", json!({ "k": 50 })),
+            ("mistral.mistral-7b-instruct-v0:2", json!({ "top_k": 50 })),
+            ("writer.palmyra-x5-v1:0", json!({ "top_k": 50 })),
+        ];
+        for (model, expected) in cases {
+            let parts = ConverseParts::for_base_model(&request, model).expect("maps");
+            let fields = parts.additional_model_request_fields.expect("top_k is sent");
+            assert_eq!(document_to_json(&fields).expect("json"), expected, "{model}");
+        }
+    }
+
+    #[test]
+    fn sdk_request_parts_quarry_cannot_hold_are_errors_naming_their_path() {
+        let mut parts = ConverseParts::from_request(&every_block_request(), None).expect("maps");
+        parts.messages[1].content.push(sdk::ContentBlock::ReasoningContent(
+            sdk::ReasoningContentBlock::RedactedContent(Blob::new(vec![1, 2, 3])),
+        ));
+        let error = parts.to_request(None).expect_err("redacted reasoning has no quarry block");
+        assert_eq!(
+            error.to_string(),
+            "messages[1].content[3]: redacted reasoning content has no counterpart in quarry's chat types"
+        );
+
+        let mut parts = ConverseParts::from_request(&every_block_request(), None).expect("maps");
+        parts.additional_model_request_fields =
+            Some(json_to_document(&json!({ "top_k": 40, "anthropic_beta": ["x"] })));
+        let error = parts.to_request(None).expect_err("an unknown model field");
+        assert_eq!(
+            error.to_string(),
+            "additionalModelRequestFields.anthropic_beta: a model-specific field other than top_k has no counterpart in quarry's chat types"
+        );
+
+        let mut parts = ConverseParts::from_request(&every_block_request(), None).expect("maps");
+        parts.guardrail_config = Some(
+            sdk::GuardrailConfiguration::builder()
+                .guardrail_identifier("gr")
+                .guardrail_version("1")
+                .trace(sdk::GuardrailTrace::EnabledFull)
+                .build(),
+        );
+        let error = parts.to_request(None).expect_err("enabled_full has no quarry setting");
+        assert_eq!(
+            error.to_string(),
+            "guardrailConfig.trace: the trace setting `enabled_full` has no counterpart in quarry's chat types"
+        );
+    }
+
+    #[test]
+    fn max_tokens_beyond_the_sdk_integer_is_out_of_range() {
+        let request =
+            ChatRequest { max_tokens: Some(u32::MAX), ..ChatRequest::from_user_text("Hi") };
+        let error = ConverseParts::from_request(&request, None).expect_err("i32 overflow");
+        assert_eq!(
+            error.to_string(),
+            "max_tokens: 4294967295 is out of range; expected at most 2147483647"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_documented_tool_use_call_is_what_the_sdk_sends_and_its_answer_maps_back() {
+        let bedrock = StubBedrock::json(&doc_tool_use_response());
+        let request = ChatRequest {
+            messages: vec![Message::user("What is the most popular song on WZPZ?")],
+            tools: vec![top_song_tool()],
+            tool_choice: Some(ToolChoice::Tool { name: "top_song".into() }),
+            ..ChatRequest::default()
+        };
+        let parts = ConverseParts::for_base_model(&request, MODEL).expect("maps");
+        let output = parts
+            .apply_to_converse(bedrock.client().converse().model_id(MODEL))
+            .send()
+            .await
+            .expect("the stub answers");
+
+        let sent = bedrock.last_request();
+        let mut expected_tool_config = doc_tool_config();
+        expected_tool_config["toolChoice"] = json!({ "tool": { "name": "top_song" } });
+        assert_eq!(sent["toolConfig"], expected_tool_config);
+        assert_eq!(sent["messages"], json!([doc_user_message()]));
+        assert_eq!(sent.get("system"), None, "no system prompt, no system field");
+        assert_eq!(sent.get("inferenceConfig"), None);
+
+        let response = response_from_converse(&output).expect("maps back");
+        assert_eq!(response.content, vec![top_song_call()]);
+        assert_eq!(response.stop_reason, StopReason::ToolUse);
+        // The example leaves out the required `usage` and `metrics`; the SDK's client-side error
+        // correction fills them with zeros.
+        assert_eq!(response.usage, Usage::default());
+        assert_eq!(response.latency_ms, Some(0));
+        assert_eq!(response.guardrail, None);
+    }
+
+    #[tokio::test]
+    async fn the_documented_tool_results_are_what_the_sdk_sends() {
+        let bedrock = StubBedrock::json(&doc_final_response());
+        let result = |content, status| ContentBlock::ToolResult {
+            tool_use_id: TOOL_USE_ID.into(),
+            content: vec![content],
+            status,
+        };
+        let request = ChatRequest {
+            messages: vec![
+                Message::user("What is the most popular song on WZPZ?"),
+                Message { role: Role::Assistant, content: vec![top_song_call()] },
+                Message {
+                    role: Role::User,
+                    content: vec![result(
+                        ToolResultContent::Json {
+                            json: json!({ "song": "Elemental Hotel", "artist": "8 Storey Hike" }),
+                        },
+                        None,
+                    )],
+                },
+            ],
+            tools: vec![top_song_tool()],
+            ..ChatRequest::default()
+        };
+        let parts = ConverseParts::for_base_model(&request, MODEL).expect("maps");
+        let output = parts
+            .apply_to_converse(bedrock.client().converse().model_id(MODEL))
+            .send()
+            .await
+            .expect("the stub answers");
+        let sent = bedrock.last_request();
+        assert_eq!(
+            sent["messages"][1]["content"][0]["toolUse"],
+            doc_tool_use_response()["output"]["message"]["content"][0]["toolUse"]
+        );
+        assert_eq!(sent["messages"][2], doc_tool_result_message());
+        let response = response_from_converse(&output).expect("maps back");
+        assert_eq!(
+            response.text(),
+            "The most popular song on WZPZ is Elemental Hotel by 8 Storey Hike."
+        );
+        assert_eq!(response.stop_reason, StopReason::EndTurn);
+
+        // The documented error result.
+        let mut failing = request.clone();
+        failing.messages[2].content = vec![result(
+            ToolResultContent::Text { text: "Station WZPA not found.".into() },
+            Some(ToolResultStatus::Error),
+        )];
+        ConverseParts::for_base_model(&failing, MODEL)
+            .expect("maps")
+            .apply_to_converse(bedrock.client().converse().model_id(MODEL))
+            .send()
+            .await
+            .expect("the stub answers");
+        assert_eq!(bedrock.last_request()["messages"][2], doc_tool_error_message());
+    }
+
+    #[tokio::test]
+    async fn every_block_type_reaches_the_wire_in_the_converse_shape() {
+        let bedrock = StubBedrock::json(&doc_final_response());
+        ConverseParts::for_base_model(&every_block_request(), "amazon.nova-pro-v1:0")
+            .expect("maps")
+            .apply_to_converse(bedrock.client().converse().model_id("amazon.nova-pro-v1:0"))
+            .send()
+            .await
+            .expect("the stub answers");
+        let sent = bedrock.last_request();
+        // Shapes from the API reference: SystemContentBlock, ContentBlock, ImageBlock,
+        // DocumentBlock, ReasoningContentBlock, CachePointBlock, InferenceConfiguration,
+        // GuardrailConfiguration (https://docs.aws.amazon.com/bedrock/latest/APIReference/).
+        assert_eq!(
+            sent["system"],
+            json!([{ "text": "You are a radio station's assistant." }, { "cachePoint": { "type": "default" } }])
+        );
+        assert_eq!(
+            sent["messages"][0]["content"][1],
+            json!({ "image": { "format": "png", "source": { "bytes": "iVBORw0K" } } })
+        );
+        assert_eq!(
+            sent["messages"][0]["content"][2],
+            json!({ "document": { "format": "csv", "name": "Playlist (week 12)", "source": { "bytes": "c29uZyxhcnRpc3QKRWxlbWVudGFsIEhvdGVsLDggU3RvcmV5IEhpa2UK" } } })
+        );
+        assert_eq!(
+            sent["messages"][1]["content"][0],
+            json!({ "reasoningContent": { "reasoningText": { "text": "The sleeve is blurred; the station's chart will say.", "signature": "ErcBCkgIAhABGAIiQ" } } })
+        );
+        assert_eq!(
+            sent["inferenceConfig"],
+            json!({ "maxTokens": 512, "temperature": 0.5, "topP": 0.75, "stopSequences": ["\n\nHuman:", "END"] })
+        );
+        assert_eq!(
+            sent["guardrailConfig"],
+            json!({ "guardrailIdentifier": "gr-abc123", "guardrailVersion": "DRAFT", "trace": "enabled" })
+        );
+        assert_eq!(
+            sent["additionalModelRequestFields"],
+            json!({ "inferenceConfig": { "topK": 40 } })
+        );
+        assert_eq!(
+            sent["messages"][2]["content"][2],
+            json!({ "toolResult": { "toolUseId": TOOL_USE_ID, "content": [{ "json": [1, -1, 1.25, null] }] } })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_converse_stream_call_carries_a_stream_guardrail_configuration() {
+        let bedrock =
+            StubBedrock::event_stream(&[("messageStart", json!({ "role": "assistant" }))]);
+        let request = ChatRequest {
+            guardrail: Some(GuardrailConfig {
+                identifier: "gr-abc123".into(),
+                version: "3".into(),
+                trace: false,
+            }),
+            ..ChatRequest::from_user_text("Hi")
+        };
+        let mut output = ConverseParts::for_base_model(&request, MODEL)
+            .expect("maps")
+            .apply_to_converse_stream(bedrock.client().converse_stream().model_id(MODEL))
+            .send()
+            .await
+            .expect("the stub answers");
+        while output.stream.recv().await.expect("a well-formed stream").is_some() {}
+        assert_eq!(
+            bedrock.last_request()["guardrailConfig"],
+            json!({ "guardrailIdentifier": "gr-abc123", "guardrailVersion": "3", "trace": "disabled", "streamProcessingMode": "sync" })
+        );
+    }
+
+    #[test]
+    fn every_stop_reason_maps_to_quarry_and_back() {
+        let cases = [
+            ("end_turn", StopReason::EndTurn),
+            ("tool_use", StopReason::ToolUse),
+            ("max_tokens", StopReason::MaxTokens),
+            ("stop_sequence", StopReason::StopSequence),
+            ("guardrail_intervened", StopReason::GuardrailIntervened),
+            ("content_filtered", StopReason::ContentFiltered),
+            ("model_context_window_exceeded", StopReason::ModelContextWindowExceeded),
+            ("malformed_model_output", StopReason::MalformedModelOutput),
+            ("malformed_tool_use", StopReason::MalformedToolUse),
+            ("a_reason_from_the_future", StopReason::Unknown),
+        ];
+        for (wire, expected) in cases {
+            let output = SdkConverseResponse::builder()
+                .output(sdk::ConverseOutput::Message(
+                    sdk::Message::builder()
+                        .role(sdk::ConversationRole::Assistant)
+                        .content(sdk::ContentBlock::Text("…".into()))
+                        .build()
+                        .expect("message"),
+                ))
+                .stop_reason(sdk::StopReason::from(wire))
+                .build()
+                .expect("output");
+            let response = response_from_converse(&output).expect("maps");
+            assert_eq!(response.stop_reason, expected, "{wire}");
+            let back = sdk::StopReason::from(expected);
+            let expected_wire = if expected == StopReason::Unknown { "unknown" } else { wire };
+            assert_eq!(back.as_str(), expected_wire);
+        }
+    }
+
+    #[tokio::test]
+    async fn usage_with_cache_tokens_and_latency_come_from_the_response() {
+        // Field names from the API reference: TokenUsage and ConverseMetrics
+        // (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html).
+        let mut body = doc_final_response();
+        body["usage"] = json!({
+            "inputTokens": 21, "outputTokens": 17, "totalTokens": 1062,
+            "cacheReadInputTokens": 1024, "cacheWriteInputTokens": 0
+        });
+        body["metrics"] = json!({ "latencyMs": 742 });
+        let bedrock = StubBedrock::json(&body);
+        let output = bedrock
+            .client()
+            .converse()
+            .model_id(MODEL)
+            .messages(
+                sdk::Message::builder()
+                    .role(sdk::ConversationRole::User)
+                    .content(sdk::ContentBlock::Text("Hi".into()))
+                    .build()
+                    .expect("message"),
+            )
+            .send()
+            .await
+            .expect("the stub answers");
+        let response = response_from_converse(&output).expect("maps");
+        assert_eq!(
+            response.usage,
+            Usage {
+                input_tokens: 21,
+                output_tokens: 17,
+                total_tokens: 1062,
+                cache_read_input_tokens: Some(1024),
+                cache_write_input_tokens: Some(0),
+            }
+        );
+        assert_eq!(response.latency_ms, Some(742));
+    }
+
+    /// A Converse `trace.guardrail` in the shape of the API reference's GuardrailTraceAssessment,
+    /// GuardrailAssessment, GuardrailTopicPolicyAssessment, GuardrailContentPolicyAssessment,
+    /// GuardrailSensitiveInformationPolicyAssessment and GuardrailInvocationMetrics pages.
+    fn guardrail_trace(topic_action: &str) -> Value {
+        json!({
+            "modelOutput": ["Sorry, the model cannot answer this question."],
+            "inputAssessment": {
+                "gr-abc123": {
+                    "topicPolicy": { "topics": [{ "name": "Investment advice", "type": "DENY", "action": topic_action, "detected": true }] },
+                    "contentPolicy": { "filters": [{ "type": "INSULTS", "confidence": "NONE", "filterStrength": "HIGH", "action": "NONE", "detected": false }] },
+                    "sensitiveInformationPolicy": {
+                        "piiEntities": [{ "match": "555-0100", "type": "PHONE", "action": "NONE", "detected": false }],
+                        "regexes": [{ "name": "account", "match": "AC-1234", "regex": "AC-\\d{4}", "action": "NONE" }]
+                    },
+                    "invocationMetrics": {
+                        "guardrailProcessingLatency": 312,
+                        "usage": {
+                            "topicPolicyUnits": 1, "contentPolicyUnits": 1, "wordPolicyUnits": 0,
+                            "sensitiveInformationPolicyUnits": 1, "sensitiveInformationPolicyFreeUnits": 0,
+                            "contextualGroundingPolicyUnits": 0
+                        },
+                        "guardrailCoverage": { "textCharacters": { "guarded": 38, "total": 38 } }
+                    }
+                }
+            },
+            "outputAssessments": {
+                "gr-abc123": [{
+                    "wordPolicy": {
+                        "customWords": [{ "match": "stock tip", "action": "NONE", "detected": false }],
+                        "managedWordLists": [{ "match": "darn", "type": "PROFANITY", "action": "NONE" }]
+                    },
+                    "contextualGroundingPolicy": { "filters": [{ "type": "GROUNDING", "threshold": 0.75, "score": 0.9, "action": "NONE", "detected": false }] }
+                }]
+            },
+            "actionReason": "Guardrail blocked."
+        })
+    }
+
+    #[tokio::test]
+    async fn a_guardrail_trace_comes_back_as_the_converse_json_and_says_whether_it_intervened() {
+        let mut body = doc_final_response();
+        body["output"]["message"]["content"] =
+            json!([{ "text": "Sorry, the model cannot answer this question." }]);
+        body["stopReason"] = json!("guardrail_intervened");
+        body["trace"] = json!({ "guardrail": guardrail_trace("BLOCKED") });
+        let output = StubBedrock::json(&body)
+            .client()
+            .converse()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("the stub answers");
+        let response = response_from_converse(&output).expect("maps");
+        assert_eq!(response.stop_reason, StopReason::GuardrailIntervened);
+        let guardrail = response.guardrail.expect("a guardrail outcome");
+        assert!(guardrail.intervened);
+        assert_eq!(
+            guardrail.trace,
+            Some(guardrail_trace("BLOCKED")),
+            "the trace keeps every field"
+        );
+
+        // A trace where every policy let the text through: not an intervention.
+        body["stopReason"] = json!("end_turn");
+        body["trace"] = json!({ "guardrail": guardrail_trace("NONE") });
+        let output = StubBedrock::json(&body)
+            .client()
+            .converse()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("answers");
+        let guardrail = response_from_converse(&output).expect("maps").guardrail.expect("traced");
+        assert!(!guardrail.intervened);
+
+        // A blocked topic alone, without the stop reason, is an intervention too.
+        body["trace"] = json!({ "guardrail": guardrail_trace("BLOCKED") });
+        let output = StubBedrock::json(&body)
+            .client()
+            .converse()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("answers");
+        assert!(
+            response_from_converse(&output).expect("maps").guardrail.expect("traced").intervened
+        );
+    }
+
+    #[test]
+    fn a_guardrail_stop_without_a_trace_is_still_reported() {
+        let stopped = ChatResponse {
+            content: vec![ContentBlock::text("Sorry, the model cannot answer this question.")],
+            stop_reason: StopReason::GuardrailIntervened,
+            usage: Usage::new(12, 9),
+            latency_ms: Some(80),
+            guardrail: Some(GuardrailOutcome { intervened: true, trace: None }),
+        };
+        let output = response_to_converse(&stopped).expect("maps");
+        assert_eq!(response_from_converse(&output).expect("maps back"), stopped);
+        let answered =
+            ChatResponse { stop_reason: StopReason::EndTurn, guardrail: None, ..stopped };
+        let output = response_to_converse(&answered).expect("maps");
+        assert_eq!(response_from_converse(&output).expect("maps back").guardrail, None);
+    }
+
+    fn full_answer() -> ChatResponse {
+        ChatResponse {
+            content: vec![
+                ContentBlock::Reasoning {
+                    text: "The user wants the chart.".into(),
+                    signature: Some("ErcBCkgIAhABGAIiQ".into()),
+                },
+                ContentBlock::text("Let me look that up."),
+                top_song_call(),
+            ],
+            stop_reason: StopReason::ToolUse,
+            usage: Usage {
+                input_tokens: 412,
+                output_tokens: 58,
+                total_tokens: 470,
+                cache_read_input_tokens: Some(300),
+                cache_write_input_tokens: Some(12),
+            },
+            latency_ms: Some(930),
+            guardrail: None,
+        }
+    }
+
+    #[test]
+    fn an_answer_round_trips_through_the_sdk_output() {
+        let answer = full_answer();
+        let output = response_to_converse(&answer).expect("maps");
+        assert_eq!(response_from_converse(&output).expect("maps back"), answer);
+    }
+
+    #[test]
+    fn answer_blocks_quarry_cannot_hold_are_skipped_not_fatal() {
+        let mut output = response_to_converse(&full_answer()).expect("maps");
+        let Some(sdk::ConverseOutput::Message(message)) = &mut output.output else {
+            panic!("a message output")
+        };
+        message.content.insert(
+            1,
+            sdk::ContentBlock::ReasoningContent(sdk::ReasoningContentBlock::RedactedContent(
+                Blob::new(vec![7; 8]),
+            )),
+        );
+        message.content.push(sdk::ContentBlock::CitationsContent(
+            sdk::CitationsContentBlock::builder().build(),
+        ));
+        assert_eq!(response_from_converse(&output).expect("maps").content, full_answer().content);
+    }
+
+    /// The SDK events a ConverseStream call returns for [`full_answer`], with the deltas split.
+    fn full_answer_events() -> Vec<sdk::ConverseStreamOutput> {
+        let events = [
+            StreamEvent::MessageStart { role: Role::Assistant },
+            StreamEvent::ContentBlockDelta {
+                index: 0,
+                delta: Delta::Reasoning { text: "The user wants ".into() },
+            },
+            StreamEvent::ContentBlockDelta {
+                index: 0,
+                delta: Delta::Reasoning { text: "the chart.".into() },
+            },
+            StreamEvent::ContentBlockDelta {
+                index: 0,
+                delta: Delta::ReasoningSignature { signature: "ErcBCkgIAhABGAIiQ".into() },
+            },
+            StreamEvent::ContentBlockStop { index: 0 },
+            StreamEvent::ContentBlockDelta {
+                index: 1,
+                delta: Delta::Text { text: "Let me ".into() },
+            },
+            StreamEvent::ContentBlockDelta {
+                index: 1,
+                delta: Delta::Text { text: "look that up.".into() },
+            },
+            StreamEvent::ContentBlockStop { index: 1 },
+            StreamEvent::ContentBlockStart {
+                index: 2,
+                start: BlockStart::ToolUse { id: TOOL_USE_ID.into(), name: "top_song".into() },
+            },
+            StreamEvent::ContentBlockDelta {
+                index: 2,
+                delta: Delta::ToolInput { json: "{\"si".into() },
+            },
+            StreamEvent::ContentBlockDelta {
+                index: 2,
+                delta: Delta::ToolInput { json: "gn\": \"WZPZ\"}".into() },
+            },
+            StreamEvent::ContentBlockStop { index: 2 },
+            StreamEvent::MessageStop { stop_reason: StopReason::ToolUse },
+            StreamEvent::Metadata { usage: full_answer().usage, latency_ms: Some(930) },
+        ];
+        events.iter().map(|e| stream_event_to_converse(e).expect("maps")).collect()
+    }
+
+    #[test]
+    fn stream_events_round_trip_through_the_sdk_events() {
+        let mut decoder = ConverseStreamDecoder::new();
+        for sdk_event in full_answer_events() {
+            let event = decoder.decode(&sdk_event).expect("decodes").expect("quarry has it");
+            assert_eq!(stream_event_to_converse(&event).expect("maps"), sdk_event);
+        }
+    }
+
+    #[test]
+    fn a_folded_stream_equals_the_non_streamed_answer() {
+        let mut decoder = ConverseStreamDecoder::new();
+        let events: Vec<StreamEvent> = full_answer_events()
+            .iter()
+            .filter_map(|e| decoder.decode(e).expect("decodes"))
+            .collect();
+        let mut folded = collect_events(&events);
+        folded.guardrail = decoder.guardrail();
+        let direct = response_from_converse(&response_to_converse(&full_answer()).expect("maps"))
+            .expect("maps");
+        assert_eq!(folded, direct);
+        assert_eq!(folded, full_answer());
+    }
+
+    #[test]
+    fn stream_events_quarry_has_no_counterpart_for_are_skipped() {
+        let skipped = [
+            sdk::ConverseStreamOutput::ContentBlockDelta(
+                sdk::ContentBlockDeltaEvent::builder()
+                    .content_block_index(0)
+                    .delta(sdk::ContentBlockDelta::ReasoningContent(
+                        sdk::ReasoningContentBlockDelta::RedactedContent(Blob::new(vec![1])),
+                    ))
+                    .build()
+                    .expect("event"),
+            ),
+            sdk::ConverseStreamOutput::ContentBlockDelta(
+                sdk::ContentBlockDeltaEvent::builder()
+                    .content_block_index(0)
+                    .delta(sdk::ContentBlockDelta::Citation(sdk::CitationsDelta::builder().build()))
+                    .build()
+                    .expect("event"),
+            ),
+            sdk::ConverseStreamOutput::ContentBlockStart(
+                sdk::ContentBlockStartEvent::builder()
+                    .content_block_index(0)
+                    .start(sdk::ContentBlockStart::Image(
+                        sdk::ImageBlockStart::builder()
+                            .format(sdk::ImageFormat::Png)
+                            .build()
+                            .expect("image start"),
+                    ))
+                    .build()
+                    .expect("event"),
+            ),
+        ];
+        let mut decoder = ConverseStreamDecoder::new();
+        for event in &skipped {
+            assert_eq!(decoder.decode(event).expect("not an error"), None, "{event:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_documented_tool_call_streamed_folds_into_the_documented_answer() {
+        // ConverseStream events for the user guide's tool-use example, in the shapes of the API
+        // reference's MessageStartEvent, ContentBlockStartEvent, ContentBlockDeltaEvent,
+        // ContentBlockStopEvent, MessageStopEvent and ConverseStreamMetadataEvent. An event type
+        // this SDK version does not know sits in the middle and must be skipped.
+        let usage = json!({ "inputTokens": 412, "outputTokens": 58, "totalTokens": 470 });
+        let bedrock = StubBedrock::event_stream(&[
+            ("messageStart", json!({ "role": "assistant" })),
+            (
+                "contentBlockStart",
+                json!({ "start": { "toolUse": { "toolUseId": TOOL_USE_ID, "name": "top_song" } }, "contentBlockIndex": 0 }),
+            ),
+            (
+                "contentBlockDelta",
+                json!({ "delta": { "toolUse": { "input": "{\"sign\": " } }, "contentBlockIndex": 0 }),
+            ),
+            ("aFutureEvent", json!({ "anything": true })),
+            (
+                "contentBlockDelta",
+                json!({ "delta": { "toolUse": { "input": "\"WZPZ\"}" } }, "contentBlockIndex": 0 }),
+            ),
+            ("contentBlockStop", json!({ "contentBlockIndex": 0 })),
+            ("messageStop", json!({ "stopReason": "tool_use" })),
+            ("metadata", json!({ "usage": usage, "metrics": { "latencyMs": 930 } })),
+        ]);
+        let request = ChatRequest {
+            messages: vec![Message::user("What is the most popular song on WZPZ?")],
+            tools: vec![top_song_tool()],
+            ..ChatRequest::default()
+        };
+        let mut output = ConverseParts::for_base_model(&request, MODEL)
+            .expect("maps")
+            .apply_to_converse_stream(bedrock.client().converse_stream().model_id(MODEL))
+            .send()
+            .await
+            .expect("the stub answers");
+        let mut decoder = ConverseStreamDecoder::new();
+        let mut events = Vec::new();
+        while let Some(event) = output.stream.recv().await.expect("a well-formed stream") {
+            events.extend(decoder.decode(&event).expect("decodes"));
+        }
+        assert_eq!(events.len(), 7, "the unknown event is skipped: {events:?}");
+        let mut folded = collect_events(&events);
+        folded.guardrail = decoder.guardrail();
+
+        let mut body = doc_tool_use_response();
+        body["usage"] = usage;
+        body["metrics"] = json!({ "latencyMs": 930 });
+        let direct = StubBedrock::json(&body)
+            .client()
+            .converse()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(folded, response_from_converse(&direct).expect("maps"));
+        assert_eq!(folded.content, vec![top_song_call()]);
+    }
+
+    #[tokio::test]
+    async fn a_streamed_guardrail_trace_is_kept_by_the_decoder() {
+        let bedrock = StubBedrock::event_stream(&[
+            ("messageStart", json!({ "role": "assistant" })),
+            (
+                "contentBlockDelta",
+                json!({ "delta": { "text": "Sorry, the model cannot answer this question." }, "contentBlockIndex": 0 }),
+            ),
+            ("contentBlockStop", json!({ "contentBlockIndex": 0 })),
+            ("messageStop", json!({ "stopReason": "guardrail_intervened" })),
+            (
+                "metadata",
+                json!({
+                    "usage": { "inputTokens": 9, "outputTokens": 0, "totalTokens": 9 },
+                    "metrics": { "latencyMs": 120 },
+                    "trace": { "guardrail": guardrail_trace("BLOCKED") }
+                }),
+            ),
+        ]);
+        let mut output = bedrock
+            .client()
+            .converse_stream()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("the stub answers");
+        let mut decoder = ConverseStreamDecoder::new();
+        while let Some(event) = output.stream.recv().await.expect("a well-formed stream") {
+            decoder.decode(&event).expect("decodes");
+        }
+        assert_eq!(
+            decoder.guardrail(),
+            Some(GuardrailOutcome { intervened: true, trace: Some(guardrail_trace("BLOCKED")) })
+        );
+    }
 }
