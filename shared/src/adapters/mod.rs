@@ -10,6 +10,9 @@
 //! `x-amzn-bedrock-output-token-count` headers. In streams, every family's last chunk carries
 //! `amazon-bedrock-invocationMetrics`, which decoders turn into a [`StreamEvent::Metadata`].
 
+pub mod openai;
+pub mod wire;
+
 use crate::chat::{ChatRequest, ChatResponse, StreamEvent};
 use crate::model::Family;
 
@@ -17,7 +20,9 @@ use crate::model::Family;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AdapterError {
     /// The request uses something this family's native API cannot express.
-    #[error("{family} native API does not support {feature}; use the Converse API (\"api\": \"converse\")")]
+    #[error(
+        "{family} native API does not support {feature}; use the Converse API (\"api\": \"converse\")"
+    )]
     Unsupported { family: Family, feature: String },
     /// The request cannot be expressed for this model (e.g. a parameter out of the family's range).
     #[error("invalid request for {family}: {reason}")]
