@@ -10,6 +10,7 @@
 //! `x-amzn-bedrock-output-token-count` headers. In streams, every family's last chunk carries
 //! `amazon-bedrock-invocationMetrics`, which decoders turn into a [`StreamEvent::Metadata`].
 
+pub mod ai21;
 pub mod mistral;
 pub mod openai;
 pub mod wire;
