@@ -11,6 +11,7 @@
 //! `amazon-bedrock-invocationMetrics`, which decoders turn into a [`StreamEvent::Metadata`].
 
 pub mod ai21;
+pub mod cohere_command;
 pub mod deepseek;
 pub mod mistral;
 pub mod openai;
