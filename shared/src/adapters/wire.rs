@@ -540,4 +540,43 @@ mod tests {
         assert_eq!(serde_json::json!(wire_float(0.6)).to_string(), "0.6");
         assert_eq!(serde_json::json!(wire_float(1.0)).to_string(), "1.0");
     }
+
+    #[test]
+    fn no_truncation_or_byte_noise_panics_any_decoder() {
+        use crate::adapters::NativeAdapter;
+        let adapters: [&dyn NativeAdapter; 5] = [
+            &super::super::mistral::MistralAdapter,
+            &super::super::cohere_command::CohereCommandAdapter,
+            &super::super::ai21::Ai21Adapter,
+            &super::super::deepseek::DeepSeekAdapter,
+            &super::super::openai::OpenAiAdapter,
+        ];
+        let bodies = [
+            r#"{"outputs":[{"text":"Hi ✓","stop_reason":"stop"}]}"#,
+            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"<reasoning>ok</reasoning>Hi ✓","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
+            r#"{"choices":[{"text":"hm</think>Hi ✓","stop_reason":"stop"}]}"#,
+            r#"{"text":"Hi ✓","generation_id":"g","finish_reason":"COMPLETE","tool_calls":[{"name":"f","parameters":{}}]}"#,
+            r#"{"event_type":"stream-end","finish_reason":"COMPLETE","amazon-bedrock-invocationMetrics":{"inputTokenCount":1,"outputTokenCount":2,"invocationLatency":3,"firstByteLatency":4}}"#,
+        ];
+        for adapter in adapters {
+            for body in bodies {
+                let bytes = body.as_bytes();
+                for cut in 0..bytes.len() {
+                    let prefix = &bytes[..cut];
+                    assert!(
+                        adapter.parse_response(prefix).is_err(),
+                        "{:?} {cut}",
+                        adapter.family()
+                    );
+                    assert!(adapter.stream_decoder().decode_chunk(prefix).is_err());
+                }
+                let mut noisy = bytes.to_vec();
+                for (i, byte) in noisy.iter_mut().enumerate().step_by(7) {
+                    *byte ^= (i % 251) as u8;
+                }
+                let _ = adapter.parse_response(&noisy);
+                let _ = adapter.stream_decoder().decode_chunk(&noisy);
+            }
+        }
+    }
 }
