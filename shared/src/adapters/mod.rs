@@ -30,6 +30,13 @@ pub mod stream_metrics;
 pub mod text_turns;
 pub mod titan_text;
 
+pub mod ai21;
+pub mod cohere_command;
+pub mod deepseek;
+pub mod mistral;
+pub mod openai;
+pub mod wire;
+
 use crate::chat::{ChatRequest, ChatResponse, StreamEvent};
 use crate::model::Family;
 
