@@ -11,8 +11,9 @@ use super::openai::{
     ChatCompletionChunk, ChatCompletionDecoder, ChatCompletionRequest, ChatCompletionResponse,
     ChatDialect, ChatRole, chat_messages, parse_chat_completion,
 };
-use super::wire::{to_body, unsupported, wire_float};
+use super::wire::{to_body, unsupported};
 use super::{AdapterError, NativeAdapter, StreamDecoder};
+use super::{check_body_request, json_number};
 use crate::chat::{ChatRequest, ChatResponse, ToolChoice};
 use crate::model::Family;
 
@@ -48,6 +49,7 @@ impl NativeAdapter for Ai21Adapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
+        check_body_request(FAMILY, request)?;
         if request.top_k.is_some() {
             return Err(unsupported(FAMILY, "top_k"));
         }
@@ -59,8 +61,8 @@ impl NativeAdapter for Ai21Adapter {
         let body = ChatCompletionRequest {
             messages: chat_messages(&JAMBA, request)?,
             max_tokens: request.max_tokens,
-            temperature: request.temperature.map(wire_float),
-            top_p: request.top_p.map(wire_float),
+            temperature: request.temperature.map(json_number),
+            top_p: request.top_p.map(json_number),
             stop: request.stop_sequences.clone(),
             n: Some(1),
             ..ChatCompletionRequest::default()

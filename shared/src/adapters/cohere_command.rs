@@ -20,9 +20,10 @@ use serde_json::{Map, Value};
 
 use super::wire::{
     EventBuilder, InvocationMetrics, block_feature, invalid_request, invalid_response, parse_body,
-    system_text, to_body, unsupported, wire_float,
+    system_text, to_body, unsupported,
 };
 use super::{AdapterError, NativeAdapter, StreamDecoder};
+use super::{check_body_request, json_number};
 use crate::chat::{
     ChatRequest, ChatResponse, ContentBlock, DocumentFormat, Message, Role, StopReason,
     StreamEvent, ToolChoice, ToolResultContent, ToolResultStatus, ToolSpec, Usage,
@@ -244,6 +245,7 @@ impl NativeAdapter for CohereCommandAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<Value, AdapterError> {
+        check_body_request(FAMILY, request)?;
         to_body(FAMILY, &chat_request(request)?)
     }
 
@@ -353,8 +355,8 @@ fn chat_request(request: &ChatRequest) -> Result<CohereChatRequest, AdapterError
         documents,
         preamble: system_text(FAMILY, request)?,
         max_tokens: request.max_tokens,
-        temperature: request.temperature.map(wire_float),
-        p: request.top_p.map(wire_float),
+        temperature: request.temperature.map(json_number),
+        p: request.top_p.map(json_number),
         k: request.top_k,
         tools: request.tools.iter().map(cohere_tool).collect::<Result<_, _>>()?,
         tool_results: last_turn.tool_results,

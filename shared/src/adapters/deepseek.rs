@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::wire::{
     EventBuilder, InvocationMetrics, ReasoningSplitter, block_feature, invalid_request,
-    invalid_response, parse_body, pieces_to_blocks, system_text, to_body, unsupported, wire_float,
+    invalid_response, parse_body, pieces_to_blocks, system_text, to_body, unsupported,
 };
 use super::{AdapterError, NativeAdapter, StreamDecoder};
+use super::{check_body_request, json_number};
 use crate::chat::{
     ChatRequest, ChatResponse, ContentBlock, Role, StopReason, StreamEvent, ToolChoice,
 };
@@ -97,6 +98,7 @@ impl NativeAdapter for DeepSeekAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
+        check_body_request(FAMILY, request)?;
         if request.top_k.is_some() {
             return Err(unsupported(FAMILY, "top_k"));
         }
@@ -107,8 +109,8 @@ impl NativeAdapter for DeepSeekAdapter {
         }
         let body = DeepSeekRequest {
             prompt: prompt(request)?,
-            temperature: request.temperature.map(wire_float),
-            top_p: request.top_p.map(wire_float),
+            temperature: request.temperature.map(json_number),
+            top_p: request.top_p.map(json_number),
             max_tokens: request.max_tokens,
             stop: request.stop_sequences.clone(),
         };
@@ -199,6 +201,13 @@ struct DeepSeekDecoder {
 impl StreamDecoder for DeepSeekDecoder {
     fn decode_chunk(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
         let chunk: DeepSeekChunk = parse_body(FAMILY, "the DeepSeek stream chunk", chunk)?;
+        if chunk == DeepSeekChunk::default() {
+            return Err(invalid_response(
+                FAMILY,
+                "the stream chunk has none of `choices`, `generation`, `stop_reason` or \
+                 `amazon-bedrock-invocationMetrics`",
+            ));
+        }
         self.events.start();
         let (text, reason) = match chunk.choices.first() {
             Some(choice) => (Some(choice.text.as_str()), choice.stop_reason.as_deref()),

@@ -20,9 +20,10 @@ use super::openai::{
 };
 use super::wire::{
     EventBuilder, InvocationMetrics, block_feature, invalid_request, invalid_response, parse_body,
-    system_text, to_body, unsupported, wire_float,
+    system_text, to_body, unsupported,
 };
 use super::{AdapterError, NativeAdapter, StreamDecoder};
+use super::{check_body_request, json_number};
 use crate::chat::{ChatRequest, ChatResponse, ContentBlock, Role, StreamEvent, ToolChoice};
 use crate::model::Family;
 
@@ -114,6 +115,7 @@ impl NativeAdapter for MistralAdapter {
         base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
+        check_body_request(FAMILY, request)?;
         if uses_text_completion(base_model_id) {
             to_body(FAMILY, &text_request(base_model_id, request)?)
         } else {
@@ -228,8 +230,8 @@ fn text_request(
         prompt,
         max_tokens: request.max_tokens,
         stop: request.stop_sequences.clone(),
-        temperature: request.temperature.map(wire_float),
-        top_p: request.top_p.map(wire_float),
+        temperature: request.temperature.map(json_number),
+        top_p: request.top_p.map(json_number),
         top_k: request.top_k,
     })
 }
@@ -261,8 +263,8 @@ fn chat_request(
     Ok(ChatCompletionRequest {
         messages: chat_messages(&CHAT, request)?,
         max_tokens: request.max_tokens,
-        temperature: request.temperature.map(wire_float),
-        top_p: request.top_p.map(wire_float),
+        temperature: request.temperature.map(json_number),
+        top_p: request.top_p.map(json_number),
         tools,
         tool_choice,
         ..ChatCompletionRequest::default()

@@ -95,12 +95,12 @@ pub fn adapter_for(family: Family) -> Option<&'static dyn NativeAdapter> {
         Family::AmazonNova => Some(&nova::NovaAdapter),
         Family::AmazonTitanText => Some(&titan_text::TitanTextAdapter),
         Family::Meta => Some(&meta::MetaLlamaAdapter),
-        // Chat families whose adapters live in their own modules, added as they are written.
-        Family::Mistral
-        | Family::CohereCommand
-        | Family::Ai21
-        | Family::DeepSeek
-        | Family::OpenAi => None,
+        Family::Mistral => Some(&mistral::MistralAdapter),
+        Family::CohereCommand => Some(&cohere_command::CohereCommandAdapter),
+        Family::Ai21 => Some(&ai21::Ai21Adapter),
+        Family::DeepSeek => Some(&deepseek::DeepSeekAdapter),
+        Family::OpenAi => Some(&openai::OpenAiAdapter),
+        // Embedding families speak the bodies of `crate::embed`, not chat.
         Family::AmazonTitanEmbed | Family::CohereEmbed => None,
     }
 }
@@ -149,11 +149,24 @@ pub(crate) fn decode_jsonl(adapter: &dyn NativeAdapter, jsonl: &str) -> Vec<Stre
 mod tests {
     use super::*;
 
-    const FAMILIES: [Family; 4] =
-        [Family::Anthropic, Family::AmazonNova, Family::AmazonTitanText, Family::Meta];
+    /// Every chat family: each must have a native adapter.
+    const FAMILIES: [Family; 9] = [
+        Family::Anthropic,
+        Family::AmazonNova,
+        Family::AmazonTitanText,
+        Family::Meta,
+        Family::Mistral,
+        Family::CohereCommand,
+        Family::Ai21,
+        Family::DeepSeek,
+        Family::OpenAi,
+    ];
 
     #[test]
-    fn every_chat_family_of_this_module_has_its_adapter() {
+    fn every_chat_family_has_its_adapter() {
+        let chat_families: Vec<Family> =
+            Family::ALL.into_iter().filter(|f| !f.is_embedding()).collect();
+        assert_eq!(chat_families, FAMILIES);
         for family in FAMILIES {
             let adapter = adapter_for(family).expect("adapter");
             assert_eq!(adapter.family(), family);
@@ -177,9 +190,12 @@ mod tests {
             version: "1".into(),
             trace: false,
         });
-        let err = check_body_request(Family::Meta, &request).expect_err("guardrail");
-        assert!(matches!(err, AdapterError::Unsupported { .. }));
-        assert!(err.to_string().contains("guardrailIdentifier"), "{err}");
+        for family in FAMILIES {
+            let adapter = adapter_for(family).expect("adapter");
+            let err = adapter.request_body("any.model-v1:0", &request).expect_err("guardrail");
+            assert!(matches!(err, AdapterError::Unsupported { .. }), "{family}: {err:?}");
+            assert!(err.to_string().contains("guardrailIdentifier"), "{family}: {err}");
+        }
     }
 
     #[test]
@@ -201,7 +217,11 @@ mod tests {
                 let shown = String::from_utf8_lossy(input);
                 for err in [
                     adapter.parse_response(input).expect_err("malformed body"),
-                    adapter.stream_decoder().decode_chunk(input).expect_err("malformed chunk"),
+                    adapter
+                        .stream_decoder()
+                        .decode_chunk(input)
+                        .map(|events| format!("{family} on {shown:?}: {events:?}"))
+                        .expect_err("malformed chunk"),
                 ] {
                     let AdapterError::InvalidResponse { family: reported, reason } = &err else {
                         panic!("{family} on {shown:?}: expected InvalidResponse, got {err:?}");

@@ -15,9 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::wire::{
     EventBuilder, InvocationMetrics, Piece, ReasoningSplitter, block_feature, invalid_request,
     invalid_response, parse_body, pieces_to_blocks, system_text, to_body,
-    tool_input_from_arguments, unsupported, wire_float,
+    tool_input_from_arguments, unsupported,
 };
 use super::{AdapterError, NativeAdapter, StreamDecoder};
+use super::{check_body_request, json_number};
 use crate::chat::{
     ChatRequest, ChatResponse, ContentBlock, Role, StopReason, StreamEvent, ToolChoice,
     ToolResultContent, ToolResultStatus, ToolSpec, Usage,
@@ -229,7 +230,7 @@ pub struct ChatCompletionChunk {
     pub created: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default)]
+    /// Always present (empty on a usage-only chunk): a chunk without it is not a chat chunk.
     pub choices: Vec<ChatChunkChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<ChatUsage>,
@@ -671,6 +672,7 @@ impl NativeAdapter for OpenAiAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
+        check_body_request(Family::OpenAi, request)?;
         let family = Family::OpenAi;
         if request.top_k.is_some() {
             return Err(unsupported(family, "top_k"));
@@ -691,8 +693,8 @@ impl NativeAdapter for OpenAiAdapter {
         let body = ChatCompletionRequest {
             messages: chat_messages(&GPT_OSS, request)?,
             max_completion_tokens: request.max_tokens,
-            temperature: request.temperature.map(wire_float),
-            top_p: request.top_p.map(wire_float),
+            temperature: request.temperature.map(json_number),
+            top_p: request.top_p.map(json_number),
             stop: request.stop_sequences.clone(),
             tools,
             tool_choice,

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat::{Role, StreamEvent, Usage};
 
+/// The JSON key under which Bedrock appends [`InvocationMetrics`] to the last chunk of a stream.
+pub const INVOCATION_METRICS_KEY: &str = "amazon-bedrock-invocationMetrics";
+
 /// Bedrock's metrics for one streamed invocation (token counts and latencies in milliseconds),
 /// found under the `amazon-bedrock-invocationMetrics` key of each family's stream chunk type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -11,39 +11,7 @@ use super::AdapterError;
 use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent, Usage};
 use crate::model::Family;
 
-/// The JSON key under which Bedrock appends [`InvocationMetrics`] to the last chunk of a stream.
-pub const INVOCATION_METRICS_KEY: &str = "amazon-bedrock-invocationMetrics";
-
-/// `amazon-bedrock-invocationMetrics`: the token counts and latencies Bedrock appends to the last
-/// chunk of every InvokeModelWithResponseStream answer, whatever the family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InvocationMetrics {
-    pub input_token_count: u32,
-    pub output_token_count: u32,
-    /// Milliseconds from request to last byte.
-    pub invocation_latency: u64,
-    /// Milliseconds from request to first byte.
-    pub first_byte_latency: u64,
-}
-
-impl InvocationMetrics {
-    /// The token counts as quarry usage.
-    pub fn usage(&self) -> Usage {
-        Usage::new(self.input_token_count, self.output_token_count)
-    }
-
-    /// The [`StreamEvent::Metadata`] these metrics describe.
-    pub fn event(&self) -> StreamEvent {
-        StreamEvent::Metadata { usage: self.usage(), latency_ms: Some(self.invocation_latency) }
-    }
-}
-
-/// Converts a request float to the `f64` a JSON body carries, keeping its shortest decimal form
-/// (`0.6f32` becomes `0.6`, not `0.6000000238418579`).
-pub(crate) fn wire_float(value: f32) -> f64 {
-    value.to_string().parse().unwrap_or(f64::from(value))
-}
+pub use super::stream_metrics::{INVOCATION_METRICS_KEY, InvocationMetrics};
 
 /// Serializes a typed request body into the JSON value [`super::NativeAdapter::request_body`] returns.
 pub(crate) fn to_body<T: Serialize>(
@@ -421,7 +389,10 @@ impl EventBuilder {
     /// Emits the metadata event of Bedrock's invocation metrics.
     pub(crate) fn metrics(&mut self, metrics: &InvocationMetrics) {
         self.start();
-        self.events.push(metrics.event());
+        self.events.push(StreamEvent::Metadata {
+            usage: metrics.usage(None),
+            latency_ms: metrics.invocation_latency,
+        });
     }
 
     /// The index of an open block of `kind`, opening one (and closing another) when needed.
@@ -533,12 +504,6 @@ mod tests {
             })
             .collect();
         assert_eq!(closed, vec![0, 1, 2]);
-    }
-
-    #[test]
-    fn wire_floats_keep_their_short_decimal_form() {
-        assert_eq!(serde_json::json!(wire_float(0.6)).to_string(), "0.6");
-        assert_eq!(serde_json::json!(wire_float(1.0)).to_string(), "1.0");
     }
 
     #[test]
