@@ -5,10 +5,10 @@
 use std::fmt::Display;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::AdapterError;
-use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent, Usage};
+use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent};
 use crate::model::Family;
 
 pub use super::stream_metrics::{INVOCATION_METRICS_KEY, InvocationMetrics};
