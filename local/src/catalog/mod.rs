@@ -10,6 +10,7 @@
 pub mod arn;
 pub mod data;
 pub mod loader;
+pub mod routes;
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ pub use data::{
     ModelLifecycle, ModelSpec, ProfileModel, ProfileStatus, ProfileType, Timestamp,
 };
 pub use loader::CatalogError;
+pub use routes::routes;
 
 use arn::BedrockArn;
 
