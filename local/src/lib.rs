@@ -3,4 +3,5 @@
 //! documented as such; none of it is used by the deployed functions.
 
 pub mod aws_error;
+pub mod catalog;
 pub mod models;

@@ -1,0 +1,410 @@
+//! The catalog data file: reading it, checking that it is consistent, and placing it in a Region
+//! and account (building the ARNs and choosing the inference profiles that Region can use).
+//!
+//! The file is JSON: `models` are `FoundationModelSummary` objects without `modelArn`;
+//! `inferenceProfiles` name a profile, its `destinationRegions` (omitted for `global.` profiles,
+//! which may use any commercial Region) and optional `sourceRegions` (default: the destinations;
+//! for global profiles: the file's `globalSourceRegions`). A profile is listed only in its source
+//! Regions, as Bedrock lists `us.` profiles in us-east-1 but not in eu-west-1.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::arn;
+use super::data::{
+    FoundationModel, InferenceProfile, ModelSpec, ProfileModel, ProfileStatus, ProfileType,
+    Timestamp,
+};
+
+/// The geography prefixes of system-defined inference profile ids, longest first so that
+/// `us-gov.` is not read as `us.`.
+pub const GEOGRAPHIES: &[&str] = &["us-gov", "global", "apac", "us", "eu", "jp", "au", "ca"];
+
+/// Why a catalog could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read the catalog file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the catalog is not JSON of the expected shape: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("expected an AWS Region code such as us-east-1, found {0:?}")]
+    InvalidRegion(String),
+    #[error("expected a 12-digit AWS account id, found {0:?}")]
+    InvalidAccountId(String),
+    #[error(
+        "expected a Bedrock model id such as anthropic.claude-3-haiku-20240307-v1:0, found {0:?}"
+    )]
+    InvalidModelId(String),
+    #[error("model {0} is listed more than once")]
+    DuplicateModel(String),
+    #[error("inference profile {0} is listed more than once")]
+    DuplicateProfile(String),
+    #[error(
+        "expected an inference profile id made of a geography (us, us-gov, eu, apac, jp, au, ca, global) and a model id, found {0:?}"
+    )]
+    InvalidProfileId(String),
+    #[error("inference profile {profile} routes to model {model}, which is not in the catalog")]
+    UnknownProfileModel { profile: String, model: String },
+    #[error("inference profile {profile}: {problem}")]
+    InvalidProfileRegions { profile: String, problem: String },
+}
+
+/// The data file as written.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CatalogFile {
+    /// Free text saying where the data comes from; not interpreted.
+    #[serde(default, rename = "about")]
+    _about: Option<String>,
+    #[serde(default)]
+    global_source_regions: Vec<String>,
+    models: Vec<ModelSpec>,
+    inference_profiles: Vec<ProfileRecord>,
+}
+
+/// One system-defined inference profile as written in the data file.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProfileRecord {
+    inference_profile_id: String,
+    inference_profile_name: String,
+    /// Defaults to Bedrock's wording: "Routes requests to {model} in {regions}."
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    source_regions: Vec<String>,
+    #[serde(default)]
+    destination_regions: Vec<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+/// A profile record whose id, model and Regions have been checked.
+#[derive(Debug)]
+struct CheckedProfile {
+    record: ProfileRecord,
+    model_id: String,
+    global: bool,
+    source_regions: Vec<String>,
+}
+
+/// The models and the profiles usable from one Region, ready to serve.
+#[derive(Debug)]
+pub struct Placed {
+    pub models: Vec<FoundationModel>,
+    pub profiles: Vec<InferenceProfile>,
+}
+
+/// Reads catalog JSON, checks it, and places it in `region` for `account_id`.
+pub fn load(json: &str, region: &str, account_id: &str) -> Result<Placed, CatalogError> {
+    if !arn::is_region(region) {
+        return Err(CatalogError::InvalidRegion(region.to_owned()));
+    }
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CatalogError::InvalidAccountId(account_id.to_owned()));
+    }
+    let file: CatalogFile = serde_json::from_str(json)?;
+    let (models, profiles) = check(file)?;
+    Ok(place(models, profiles, region, account_id))
+}
+
+/// Checks ids, duplicates, Regions and that every profile routes to a model in the catalog.
+fn check(file: CatalogFile) -> Result<(Vec<ModelSpec>, Vec<CheckedProfile>), CatalogError> {
+    if let Some(bad) = file.global_source_regions.iter().find(|r| !arn::is_region(r)) {
+        return Err(CatalogError::InvalidRegion(bad.clone()));
+    }
+    let mut model_ids = HashSet::new();
+    for model in &file.models {
+        if !arn::is_model_id(&model.model_id) {
+            return Err(CatalogError::InvalidModelId(model.model_id.clone()));
+        }
+        if !model_ids.insert(model.model_id.as_str()) {
+            return Err(CatalogError::DuplicateModel(model.model_id.clone()));
+        }
+    }
+    let mut profile_ids = HashSet::new();
+    let mut checked = Vec::with_capacity(file.inference_profiles.len());
+    for record in file.inference_profiles {
+        let id = record.inference_profile_id.clone();
+        if !profile_ids.insert(id.clone()) {
+            return Err(CatalogError::DuplicateProfile(id));
+        }
+        let (geography, model_id) = GEOGRAPHIES
+            .iter()
+            .find_map(|geo| id.strip_prefix(geo)?.strip_prefix('.').map(|model| (*geo, model)))
+            .filter(|(_, model)| arn::is_model_id(model))
+            .ok_or_else(|| CatalogError::InvalidProfileId(id.clone()))?;
+        if !model_ids.contains(model_id) {
+            return Err(CatalogError::UnknownProfileModel {
+                profile: id.clone(),
+                model: model_id.to_owned(),
+            });
+        }
+        let global = geography == "global";
+        let regions_problem = |problem: &str| CatalogError::InvalidProfileRegions {
+            profile: id.clone(),
+            problem: problem.to_owned(),
+        };
+        if global && !record.destination_regions.is_empty() {
+            return Err(regions_problem(
+                "a global profile routes to every commercial Region; omit destinationRegions",
+            ));
+        }
+        if !global && record.destination_regions.is_empty() {
+            return Err(regions_problem("expected destinationRegions, the Regions it routes to"));
+        }
+        let source_regions = match (record.source_regions.is_empty(), global) {
+            (false, _) => record.source_regions.clone(),
+            (true, true) => file.global_source_regions.clone(),
+            (true, false) => record.destination_regions.clone(),
+        };
+        if source_regions.is_empty() {
+            return Err(regions_problem(
+                "expected sourceRegions (or globalSourceRegions for a global profile)",
+            ));
+        }
+        if let Some(bad) =
+            source_regions.iter().chain(&record.destination_regions).find(|r| !arn::is_region(r))
+        {
+            return Err(regions_problem(&format!("{bad:?} is not an AWS Region code")));
+        }
+        let model_id = model_id.to_owned();
+        checked.push(CheckedProfile { record, model_id, global, source_regions });
+    }
+    Ok((file.models, checked))
+}
+
+/// Builds ARNs for `region` and keeps the profiles whose source Regions include it.
+fn place(
+    models: Vec<ModelSpec>,
+    profiles: Vec<CheckedProfile>,
+    region: &str,
+    account_id: &str,
+) -> Placed {
+    let models = models
+        .into_iter()
+        .map(|spec| FoundationModel {
+            model_arn: arn::foundation_model_arn(region, &spec.model_id),
+            spec,
+        })
+        .collect();
+    let profiles = profiles
+        .into_iter()
+        .filter(|p| p.source_regions.iter().any(|r| r == region))
+        .map(|p| place_profile(p, region, account_id))
+        .collect();
+    Placed { models, profiles }
+}
+
+fn place_profile(profile: CheckedProfile, region: &str, account_id: &str) -> InferenceProfile {
+    let CheckedProfile { record, model_id, global, source_regions } = profile;
+    let member_arns: Vec<String> = if global {
+        vec![
+            arn::regionless_foundation_model_arn(arn::partition_of(region), &model_id),
+            arn::foundation_model_arn(region, &model_id),
+        ]
+    } else {
+        record.destination_regions.iter().map(|r| arn::foundation_model_arn(r, &model_id)).collect()
+    };
+    let description = record.description.unwrap_or_else(|| {
+        let routed = model_label(&record.inference_profile_name);
+        if global {
+            format!("Routes requests to {routed} globally across all supported AWS Regions.")
+        } else {
+            format!("Routes requests to {routed} in {}.", join_regions(&source_regions))
+        }
+    });
+    InferenceProfile {
+        inference_profile_arn: arn::inference_profile_arn(
+            region,
+            account_id,
+            &record.inference_profile_id,
+        ),
+        inference_profile_name: record.inference_profile_name,
+        description,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        models: member_arns.into_iter().map(|model_arn| ProfileModel { model_arn }).collect(),
+        inference_profile_id: record.inference_profile_id,
+        status: ProfileStatus::Active,
+        profile_type: ProfileType::SystemDefined,
+        model_id,
+        destination_regions: record.destination_regions,
+    }
+}
+
+/// The profile name without its geography word: "US Anthropic Claude 3.5 Haiku" → "Anthropic
+/// Claude 3.5 Haiku", as Bedrock's descriptions say it.
+fn model_label(profile_name: &str) -> &str {
+    profile_name.split_once(' ').map_or(profile_name, |(_, rest)| rest)
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_regions(regions: &[String]) -> String {
+    match regions {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNT: &str = "000000000000";
+
+    fn minimal(profiles: serde_json::Value) -> String {
+        serde_json::json!({
+            "globalSourceRegions": ["us-east-1", "eu-west-1"],
+            "models": [{
+                "modelId": "anthropic.claude-sonnet-4-20250514-v1:0", "modelName": "Claude Sonnet 4",
+                "providerName": "Anthropic", "inputModalities": ["TEXT", "IMAGE"], "outputModalities": ["TEXT"],
+                "responseStreamingSupported": true, "customizationsSupported": [],
+                "inferenceTypesSupported": ["INFERENCE_PROFILE"], "modelLifecycle": {"status": "ACTIVE"}
+            }],
+            "inferenceProfiles": profiles
+        })
+        .to_string()
+    }
+
+    fn profile(id: &str, destinations: &[&str]) -> serde_json::Value {
+        serde_json::json!({
+            "inferenceProfileId": id, "inferenceProfileName": "US Claude Sonnet 4",
+            "destinationRegions": destinations,
+            "createdAt": "2025-05-20T00:00:00Z", "updatedAt": "2025-06-10T16:03:19.530762Z"
+        })
+    }
+
+    #[test]
+    fn a_geographic_profile_lists_its_destination_model_arns_and_bedrocks_description() {
+        let json = minimal(serde_json::json!([profile(
+            "us.anthropic.claude-sonnet-4-20250514-v1:0",
+            &["us-east-1", "us-east-2", "us-west-2"]
+        )]));
+        let placed = load(&json, "us-east-2", ACCOUNT).expect("loads");
+        assert_eq!(placed.profiles.len(), 1);
+        let profile = &placed.profiles[0];
+        assert_eq!(
+            profile.inference_profile_arn,
+            "arn:aws:bedrock:us-east-2:000000000000:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0"
+        );
+        let members: Vec<&str> = profile.models.iter().map(|m| m.model_arn.as_str()).collect();
+        assert_eq!(
+            members,
+            [
+                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",
+                "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",
+                "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",
+            ]
+        );
+        assert_eq!(
+            profile.description,
+            "Routes requests to Claude Sonnet 4 in us-east-1, us-east-2 and us-west-2."
+        );
+        assert_eq!(profile.model_id, "anthropic.claude-sonnet-4-20250514-v1:0");
+        assert_eq!(
+            placed.models[0].model_arn,
+            "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0"
+        );
+    }
+
+    #[test]
+    fn a_profile_is_listed_only_in_its_source_regions() {
+        let json = minimal(serde_json::json!([profile(
+            "us.anthropic.claude-sonnet-4-20250514-v1:0",
+            &["us-east-1"]
+        )]));
+        assert_eq!(load(&json, "us-east-1", ACCOUNT).expect("loads").profiles.len(), 1);
+        assert_eq!(load(&json, "eu-west-1", ACCOUNT).expect("loads").profiles.len(), 0);
+    }
+
+    #[test]
+    fn a_global_profile_routes_to_the_regionless_and_the_source_region_model() {
+        let mut global = profile("global.anthropic.claude-sonnet-4-20250514-v1:0", &[]);
+        global["inferenceProfileName"] = "Global Claude Sonnet 4".into();
+        let json = minimal(serde_json::json!([global]));
+        let placed = load(&json, "eu-west-1", ACCOUNT).expect("loads");
+        let members: Vec<&str> =
+            placed.profiles[0].models.iter().map(|m| m.model_arn.as_str()).collect();
+        assert_eq!(
+            members,
+            [
+                "arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",
+                "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0",
+            ]
+        );
+        assert_eq!(
+            placed.profiles[0].description,
+            "Routes requests to Claude Sonnet 4 globally across all supported AWS Regions."
+        );
+        assert_eq!(load(&json, "ap-south-1", ACCOUNT).expect("loads").profiles.len(), 0);
+    }
+
+    #[test]
+    fn a_profile_for_a_model_missing_from_the_catalog_is_rejected() {
+        let json = minimal(serde_json::json!([profile(
+            "us.anthropic.claude-opus-9-v1:0",
+            &["us-east-1"]
+        )]));
+        let error = load(&json, "us-east-1", ACCOUNT).expect_err("the model is missing");
+        assert!(matches!(error, CatalogError::UnknownProfileModel { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "inference profile us.anthropic.claude-opus-9-v1:0 routes to model anthropic.claude-opus-9-v1:0, which is not in the catalog"
+        );
+    }
+
+    #[test]
+    fn inconsistent_files_are_rejected_with_the_reason() {
+        let id = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+        let cases = [
+            (minimal(serde_json::json!([profile(id, &[])])), "destinationRegions"),
+            (
+                minimal(serde_json::json!([
+                    profile(id, &["us-east-1"]),
+                    profile(id, &["us-east-1"])
+                ])),
+                "more than once",
+            ),
+            (
+                minimal(serde_json::json!([profile(
+                    "xx.anthropic.claude-sonnet-4-20250514-v1:0",
+                    &["us-east-1"]
+                )])),
+                "geography",
+            ),
+            (minimal(serde_json::json!([profile(id, &["Virginia"])])), "not an AWS Region"),
+            (minimal(serde_json::json!([{"inferenceProfileId": id}])), "missing field"),
+        ];
+        for (json, expected) in cases {
+            let error = load(&json, "us-east-1", ACCOUNT).expect_err(expected);
+            assert!(error.to_string().contains(expected), "{error} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn region_and_account_are_checked() {
+        let json = minimal(serde_json::json!([]));
+        assert!(matches!(load(&json, "moon-base", ACCOUNT), Err(CatalogError::InvalidRegion(_))));
+        assert!(matches!(
+            load(&json, "us-east-1", "12345"),
+            Err(CatalogError::InvalidAccountId(_))
+        ));
+    }
+
+    #[test]
+    fn region_lists_read_as_bedrock_writes_them() {
+        let regions =
+            |list: &[&str]| join_regions(&list.iter().map(|r| r.to_string()).collect::<Vec<_>>());
+        assert_eq!(regions(&["us-east-1"]), "us-east-1");
+        assert_eq!(regions(&["us-east-1", "us-west-2"]), "us-east-1 and us-west-2");
+        assert_eq!(
+            regions(&["us-west-2", "us-east-1", "us-east-2"]),
+            "us-west-2, us-east-1 and us-east-2"
+        );
+        assert_eq!(model_label("US-GOV Anthropic Claude 3 Haiku"), "Anthropic Claude 3 Haiku");
+    }
+}
