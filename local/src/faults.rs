@@ -226,6 +226,11 @@ impl Faults {
         Ok(())
     }
 
+    /// How many faultable calls were counted since the configuration was last replaced.
+    pub fn calls(&self) -> u64 {
+        self.lock().calls
+    }
+
     /// Switches every fault off.
     pub fn clear(&self) {
         *self.lock() = FaultState::default();

@@ -40,6 +40,9 @@ use model_id::{AnyWellFormedId, ModelDirectory};
 /// Largest request body accepted (Converse requests carry base64 images and documents).
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+/// Pause before a stream is aborted, so what was sent before the cut reaches the client.
+const ABORT_FLUSH_DELAY: Duration = Duration::from_millis(20);
+
 /// How a local Bedrock endpoint is set up.
 #[derive(Debug, Clone)]
 pub struct BedrockConfig {
@@ -252,15 +255,20 @@ pub fn stream_body(
             cursor.done = true;
             tracing::info!(after, ?how, "fault: cutting the stream");
             let item = match how {
-                StreamCut::Abort => Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "stream cut by the local fault injector",
-                )),
-                StreamCut::Exception => Ok(event_stream::exception(
+                StreamCut::Abort => {
+                    // Let the server flush the head and the messages already sent (it does so
+                    // while the body is pending), so the client sees them before the drop.
+                    tokio::time::sleep(ABORT_FLUSH_DELAY).await;
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "stream cut by the local fault injector",
+                    ))
+                }
+                StreamCut::Exception => event_stream::exception(
                     "modelStreamErrorException",
                     "The model stream was interrupted (local fault injection).",
                 )
-                .unwrap_or_default()),
+                .map_err(|e| std::io::Error::other(e.to_string())),
             };
             return Some((item, cursor));
         }
@@ -345,6 +353,7 @@ async fn with_request_id(mut response: Response) -> Response {
 mod tests {
     use axum::body::to_bytes;
     use axum::http::Request;
+    use futures_util::StreamExt;
     use tower::ServiceExt;
 
     use super::*;
@@ -410,7 +419,6 @@ mod tests {
         let messages = (0..5).map(|i| PlannedMessage::ready(Ok(Bytes::from(vec![i])))).collect();
         let body = stream_body(messages, Some((2, StreamCut::Abort)), Instant::now());
         let mut frames = body.into_data_stream();
-        use futures_util::StreamExt;
         assert_eq!(frames.next().await.expect("1").expect("ok"), Bytes::from(vec![0]));
         assert_eq!(frames.next().await.expect("2").expect("ok"), Bytes::from(vec![1]));
         assert!(frames.next().await.expect("3").is_err(), "the body fails after the cut");

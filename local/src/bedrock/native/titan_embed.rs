@@ -200,7 +200,7 @@ mod tests {
             json!({"inputText": "hi there", "dimensions": 256, "embeddingTypes": ["binary", "float"]}),
         )
         .expect("request");
-        let vector = vec![0.5_f32, -0.5, 0.0, 0.7071];
+        let vector = vec![0.5_f32, -0.5, 0.0, 0.25];
         let output = NativeOutput::Embedding { request, vector: vector.clone(), input_tokens: 2 };
         let body = TitanEmbed::V2.response_body(&output).expect("body");
         assert_eq!(body["embedding"], json!(vector));
