@@ -177,6 +177,11 @@ impl Guardrails {
             Some((_, id)) if identifier.starts_with("arn:") => id,
             _ => identifier,
         };
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{identifier}' at 'guardrailIdentifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{{1,20}}:[0-9]{{12}}:guardrail/[a-z0-9]+))"
+            )));
+        }
         self.by_id.get(id).ok_or_else(|| {
             AwsError::not_found(format!(
                 "The guardrail identifier or version provided in the request does not exist: {identifier} (version {version})."
@@ -364,5 +369,8 @@ mod tests {
         assert_eq!(missing.code, "ResourceNotFoundException");
         let bad_version = guardrails.find(DEMO_GUARDRAIL_ID, "v1").expect_err("bad version");
         assert_eq!(bad_version.code, "ValidationException");
+        let bad_id = guardrails.find("Not-An-Id", "1").expect_err("bad identifier");
+        assert_eq!(bad_id.code, "ValidationException");
+        assert!(bad_id.message.contains("'guardrailIdentifier'"), "{}", bad_id.message);
     }
 }
