@@ -3,5 +3,9 @@
 //! documented as such; none of it is used by the deployed functions.
 
 pub mod aws_error;
+pub mod bedrock;
 pub mod catalog;
+pub mod faults;
 pub mod models;
+
+pub use bedrock::{BedrockConfig, BedrockState, RunningServer, ServeError, app, serve};

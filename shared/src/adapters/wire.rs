@@ -4,8 +4,8 @@
 
 use std::fmt::Display;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::AdapterError;
 use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent};

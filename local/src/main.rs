@@ -1,0 +1,95 @@
+//! `quarry-local`: runs quarry's local stand-ins for AWS on this machine.
+//!
+//! `quarry-local bedrock --port <PORT>` serves the Bedrock-compatible endpoint alone on 127.0.0.1
+//! and prints one line `quarry local bedrock endpoint: http://127.0.0.1:PORT`; ctrl-c stops it.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use quarry_local::bedrock::guardrail::LocalGuardrail;
+use quarry_local::faults::{FAULTS_ENV, FaultConfig};
+use quarry_local::{BedrockConfig, serve};
+use tracing_subscriber::EnvFilter;
+
+/// quarry's local stand-ins for AWS.
+#[derive(Debug, Parser)]
+#[command(name = "quarry-local", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the Bedrock-compatible endpoint (bedrock-runtime) alone.
+    Bedrock(BedrockArgs),
+}
+
+#[derive(Debug, Args)]
+struct BedrockArgs {
+    /// Port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Faults to switch on, e.g. `throttle_every=3,latency_ms=50`.
+    #[arg(long, env = FAULTS_ENV, value_parser = parse_faults)]
+    faults: Option<FaultConfig>,
+    /// Words the demo guardrail blocks (comma-separated), replacing its default list.
+    #[arg(long, env = "QUARRY_LOCAL_BLOCKED_WORDS", value_delimiter = ',')]
+    blocked_words: Option<Vec<String>>,
+}
+
+fn parse_faults(spec: &str) -> Result<FaultConfig, String> {
+    spec.parse().map_err(|e: quarry_local::faults::FaultSpecError| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Bedrock(args)) => run_bedrock(args).await,
+        None => Err(
+            "the whole local stack is not available yet; run `quarry-local bedrock --port <PORT>`"
+                .to_owned(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_bedrock(args: BedrockArgs) -> Result<(), String> {
+    let mut guardrail = LocalGuardrail::demo();
+    if let Some(words) = args.blocked_words {
+        guardrail.blocked_words =
+            words.into_iter().map(|w| w.trim().to_owned()).filter(|w| !w.is_empty()).collect();
+    }
+    let config = BedrockConfig {
+        port: args.port,
+        faults: args.faults.unwrap_or_default(),
+        guardrails: vec![guardrail],
+        ..BedrockConfig::default()
+    };
+    if config.faults.is_active() {
+        tracing::warn!(faults = ?config.faults, "faults switched on");
+    }
+    let server = serve(config).await.map_err(|e| e.to_string())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "quarry local bedrock endpoint: {}", server.url())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("could not print the endpoint URL: {e}"))?;
+    drop(stdout);
+    tokio::signal::ctrl_c().await.map_err(|e| format!("could not wait for ctrl-c: {e}"))?;
+    tracing::info!("shutting down");
+    server.shutdown().await.map_err(|e| e.to_string())
+}
