@@ -4,8 +4,8 @@
 
 use std::fmt::Display;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::AdapterError;
 use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent};
@@ -96,6 +96,7 @@ pub(crate) fn block_feature(block: &ContentBlock) -> &'static str {
         ContentBlock::ToolUse { .. } => "tool use blocks",
         ContentBlock::ToolResult { .. } => "tool result blocks",
         ContentBlock::Reasoning { .. } => "reasoning blocks in the conversation",
+        ContentBlock::RedactedReasoning { .. } => "redacted reasoning blocks in the conversation",
         ContentBlock::CachePoint => CACHE_POINTS,
     }
 }
