@@ -8,7 +8,9 @@
 //! - A cache point becomes `cache_control: {"type": "ephemeral"}` on the block before it.
 //! - Reasoning blocks are `thinking` blocks; Claude takes them back only with their signature.
 //! - Documents: pdf (base64 source) and txt/md (plain-text source); other formats are unsupported.
-//! - `redacted_thinking` blocks in answers have no unified counterpart and are left out.
+//! - `redacted_thinking` blocks are redacted-reasoning blocks, both ways, their `data` unchanged
+//!   (Claude needs them back in the next turn); in a stream they arrive whole in a
+//!   `content_block_start`, which becomes one redacted-reasoning delta.
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -518,6 +520,9 @@ fn blocks_of(content: &[ContentBlock]) -> Result<Vec<AnthropicContentBlock>, Ada
                     signature: signature.clone(),
                 }
             }
+            ContentBlock::RedactedReasoning { data } => {
+                AnthropicContentBlock::RedactedThinking { data: data.clone() }
+            }
             ContentBlock::CachePoint => {
                 mark_cached(&mut out, "a message")?;
                 continue;
@@ -574,18 +579,20 @@ fn tool_result_block(content: &ToolResultContent) -> AnthropicContentBlock {
     }
 }
 
-/// An answer's block as a quarry block (`None` for redacted thinking).
-fn answer_block(block: AnthropicContentBlock) -> Result<Option<ContentBlock>, AdapterError> {
+/// An answer's block as a quarry block.
+fn answer_block(block: AnthropicContentBlock) -> Result<ContentBlock, AdapterError> {
     Ok(match block {
-        AnthropicContentBlock::Text { text, .. } => Some(ContentBlock::Text { text }),
+        AnthropicContentBlock::Text { text, .. } => ContentBlock::Text { text },
         AnthropicContentBlock::ToolUse { id, name, input, .. } => {
-            Some(ContentBlock::ToolUse { id, name, input })
+            ContentBlock::ToolUse { id, name, input }
         }
-        AnthropicContentBlock::Thinking { thinking, signature } => Some(ContentBlock::Reasoning {
+        AnthropicContentBlock::Thinking { thinking, signature } => ContentBlock::Reasoning {
             text: thinking,
             signature: (!signature.is_empty()).then_some(signature),
-        }),
-        AnthropicContentBlock::RedactedThinking { .. } => None,
+        },
+        AnthropicContentBlock::RedactedThinking { data } => {
+            ContentBlock::RedactedReasoning { data }
+        }
         other => {
             return Err(invalid_response(format!(
                 "the answer contains a `{}` block, which Claude does not produce",
@@ -598,10 +605,7 @@ fn answer_block(block: AnthropicContentBlock) -> Result<Option<ContentBlock>, Ad
 impl AnthropicResponse {
     /// The response as quarry's answer.
     pub fn into_chat(self) -> Result<ChatResponse, AdapterError> {
-        let mut content = Vec::with_capacity(self.content.len());
-        for block in self.content {
-            content.extend(answer_block(block)?);
-        }
+        let content = self.content.into_iter().map(answer_block).collect::<Result<_, _>>()?;
         Ok(ChatResponse {
             content,
             stop_reason: self.stop_reason.as_deref().map_or(StopReason::Unknown, stop_reason_of),
@@ -722,7 +726,8 @@ impl StreamDecoder for AnthropicStreamDecoder {
     }
 }
 
-/// The events a `content_block_start` stands for (text starts empty; tool use needs its id).
+/// The events a `content_block_start` stands for (text starts empty; tool use needs its id;
+/// redacted thinking arrives whole, as one redacted-reasoning delta).
 fn block_start_events(
     index: u32,
     block: AnthropicContentBlock,
@@ -733,7 +738,10 @@ fn block_start_events(
         AnthropicContentBlock::Text { text, .. } if !text.is_empty() => {
             events.push(delta(Delta::Text { text }));
         }
-        AnthropicContentBlock::Text { .. } | AnthropicContentBlock::RedactedThinking { .. } => {}
+        AnthropicContentBlock::Text { .. } => {}
+        AnthropicContentBlock::RedactedThinking { data } => {
+            events.push(delta(Delta::RedactedReasoning { data }));
+        }
         AnthropicContentBlock::Thinking { thinking, signature } => {
             if !thinking.is_empty() {
                 events.push(delta(Delta::Reasoning { text: thinking }));
@@ -1058,21 +1066,72 @@ mod tests {
         assert_eq!(folded.usage, Usage::new(48, 120));
 
         // The same answer, not streamed, parses to the same blocks.
-        let body = json!({
-            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-3-7-sonnet-20250219",
-            "content": [
-                {"type": "thinking", "thinking": "Let me solve this step by step:\n\n1. First break down 27 * 453\n2. 453 = 400 + 50 + 3",
-                 "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds..."},
-                {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
-                {"type": "text", "text": "27 * 453 = 12,231"}
-            ],
-            "stop_reason": "end_turn", "stop_sequence": null,
-            "usage": {"input_tokens": 48, "output_tokens": 120, "cache_read_input_tokens": 0}
-        });
+        let mut body = redacted_thinking_answer();
+        body["content"].as_array_mut().expect("content blocks").remove(1);
         let parsed =
             AnthropicAdapter.parse_response(body.to_string().as_bytes()).expect("thinking");
         assert_eq!(parsed.content, folded.content);
         assert_eq!(parsed.usage.cache_read_input_tokens, Some(0));
+    }
+
+    /// The `data` of the `redacted_thinking` example in Anthropic's extended-thinking guide.
+    const REDACTED_DATA: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+
+    /// The extended-thinking answer of Anthropic's streaming example, not streamed, with the
+    /// guide's `redacted_thinking` example between the thinking and the text.
+    fn redacted_thinking_answer() -> serde_json::Value {
+        json!({
+            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-3-7-sonnet-20250219",
+            "content": [
+                {"type": "thinking", "thinking": "Let me solve this step by step:\n\n1. First break down 27 * 453\n2. 453 = 400 + 50 + 3",
+                 "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds..."},
+                {"type": "redacted_thinking", "data": REDACTED_DATA},
+                {"type": "text", "text": "27 * 453 = 12,231"}
+            ],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 48, "output_tokens": 120, "cache_read_input_tokens": 0}
+        })
+    }
+
+    #[test]
+    fn redacted_thinking_is_kept_from_answers_and_streams_and_sent_back_unchanged() {
+        let body = redacted_thinking_answer();
+        let parsed = AnthropicAdapter.parse_response(body.to_string().as_bytes()).expect("body");
+        assert_eq!(
+            parsed.content[1],
+            ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() }
+        );
+        assert_eq!(parsed.text(), "27 * 453 = 12,231");
+
+        let events = decode_jsonl(
+            &AnthropicAdapter,
+            include_str!("../../tests/fixtures/adapters/anthropic_stream_redacted_thinking.jsonl"),
+        );
+        assert!(
+            events.contains(&StreamEvent::ContentBlockDelta {
+                index: 1,
+                delta: Delta::RedactedReasoning { data: REDACTED_DATA.into() }
+            }),
+            "{events:?}"
+        );
+        assert_eq!(collect_events(&events).content, parsed.content);
+
+        // The next turn carries the answer back: Claude gets its blocks exactly as it sent them.
+        let request = ChatRequest {
+            messages: vec![
+                Message::user("What is 27 * 453?"),
+                Message { role: Role::Assistant, content: parsed.content },
+                Message::user("And 27 * 454?"),
+            ],
+            ..ChatRequest::default()
+        };
+        assert_eq!(self::body(&request)["messages"][1]["content"], body["content"]);
+        let wire: AnthropicRequest =
+            serde_json::from_value(self::body(&request)).expect("the body reads back");
+        assert_eq!(
+            wire.messages[1].content.clone().into_blocks()[1],
+            AnthropicContentBlock::RedactedThinking { data: REDACTED_DATA.into() }
+        );
     }
 
     #[test]

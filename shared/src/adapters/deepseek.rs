@@ -83,8 +83,8 @@ pub struct DeepSeekChunk {
 
 /// DeepSeek-R1 (`deepseek.r1-v1:0`).
 ///
-/// Earlier reasoning blocks in the history are left out of the prompt, as DeepSeek's chat
-/// template does: only final answers are carried from turn to turn.
+/// Earlier reasoning blocks in the history (readable or redacted) are left out of the prompt, as
+/// DeepSeek's chat template does: only final answers are carried from turn to turn.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeepSeekAdapter;
 
@@ -170,7 +170,10 @@ fn prompt(request: &ChatRequest) -> Result<String, AdapterError> {
         for block in &message.content {
             match (message.role, block) {
                 (_, ContentBlock::Text { text }) => texts.push(text.as_str()),
-                (Role::Assistant, ContentBlock::Reasoning { .. }) => {}
+                (
+                    Role::Assistant,
+                    ContentBlock::Reasoning { .. } | ContentBlock::RedactedReasoning { .. },
+                ) => {}
                 (_, other) => return Err(unsupported(FAMILY, block_feature(other))),
             }
         }
@@ -274,6 +277,11 @@ mod tests {
                     role: Role::Assistant,
                     content: vec![
                         ContentBlock::Reasoning { text: "Add them.".into(), signature: None },
+                        ContentBlock::RedactedReasoning {
+                            data:
+                                "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"
+                                    .into(),
+                        },
                         ContentBlock::text("4"),
                     ],
                 },

@@ -233,6 +233,62 @@ mod tests {
         }
     }
 
+    /// Redacted reasoning in the history: Claude and Nova get it back unchanged, DeepSeek-R1 and
+    /// gpt-oss drop it with the rest of earlier reasoning, and every other family refuses it by name.
+    #[test]
+    fn redacted_reasoning_in_the_history_is_sent_back_dropped_or_refused_by_name() {
+        // The `data` of the `redacted_thinking` example of Anthropic's extended-thinking guide.
+        const DATA: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+        let request = ChatRequest {
+            messages: vec![
+                crate::chat::Message::user("2+2?"),
+                crate::chat::Message {
+                    role: crate::chat::Role::Assistant,
+                    content: vec![
+                        crate::chat::ContentBlock::RedactedReasoning { data: DATA.into() },
+                        crate::chat::ContentBlock::text("4"),
+                    ],
+                },
+                crate::chat::Message::user("Times 3?"),
+            ],
+            ..ChatRequest::default()
+        };
+        let models = [
+            (Family::Anthropic, "anthropic.claude-3-7-sonnet-20250219-v1:0"),
+            (Family::AmazonNova, "amazon.nova-pro-v1:0"),
+            (Family::AmazonTitanText, "amazon.titan-text-express-v1"),
+            (Family::Meta, "meta.llama3-1-70b-instruct-v1:0"),
+            (Family::Mistral, "mistral.mistral-large-2407-v1:0"),
+            (Family::CohereCommand, "cohere.command-r-plus-v1:0"),
+            (Family::Ai21, "ai21.jamba-1-5-large-v1:0"),
+            (Family::DeepSeek, "deepseek.r1-v1:0"),
+            (Family::OpenAi, "openai.gpt-oss-20b-1:0"),
+        ];
+        assert_eq!(models.map(|(family, _)| family), FAMILIES);
+        for (family, model) in models {
+            let result = adapter_for(family).expect("adapter").request_body(model, &request);
+            match family {
+                Family::Anthropic | Family::AmazonNova => {
+                    let body = result.expect("sent back").to_string();
+                    assert!(body.contains(DATA), "{family}: {body}");
+                }
+                Family::DeepSeek | Family::OpenAi => {
+                    let body = result.expect("dropped").to_string();
+                    assert!(!body.contains(DATA), "{family}: {body}");
+                    assert!(body.contains("Times 3?"), "{family}: {body}");
+                }
+                _ => {
+                    let err = result.expect_err("refused");
+                    assert!(
+                        matches!(&err, AdapterError::Unsupported { family: f, feature }
+                            if *f == family && feature.starts_with("redacted reasoning blocks")),
+                        "{family}: {err:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn truncated_fixture_bodies_never_panic() {
         let bodies = [

@@ -6,8 +6,9 @@
 //! "Streaming responses" page. The Invoke API writes binary data as base64 strings. Mapping notes:
 //! - Content blocks are one-key objects (`{"text": …}`, `{"image": …}`, `{"toolUse": …}`, …).
 //! - Cache points are `{"cachePoint": {"type": "default"}}` blocks, in `system` or in messages.
-//! - Reasoning blocks are `reasoningContent.reasoningText`; redacted reasoning in answers has no
-//!   unified counterpart and is left out.
+//! - Reasoning blocks are `reasoningContent.reasoningText`; redacted reasoning is
+//!   `reasoningContent.redactedContent` (the blob as its base64 string, which is what quarry's
+//!   `data` holds), both ways and in stream deltas, passed through unchanged.
 
 use serde::{Deserialize, Serialize};
 
@@ -180,7 +181,7 @@ pub enum NovaToolResultContent {
     Document(NovaDocument),
 }
 
-/// Reasoning: readable text (with an optional signature) or redacted bytes.
+/// Reasoning: readable text (with an optional signature) or redacted bytes (base64).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum NovaReasoningContent {
@@ -568,26 +569,31 @@ fn content_block(block: &ContentBlock) -> NovaContentBlock {
                 NovaReasoningText { text: text.clone(), signature: signature.clone() },
             ))
         }
+        ContentBlock::RedactedReasoning { data } => {
+            NovaContentBlock::ReasoningContent(NovaReasoningContent::RedactedContent(data.clone()))
+        }
         ContentBlock::CachePoint => NovaContentBlock::CachePoint(NovaCachePoint::default()),
     }
 }
 
-/// An answer's block as a quarry block (`None` for redacted reasoning).
-fn answer_block(block: NovaContentBlock) -> Result<Option<ContentBlock>, AdapterError> {
+/// An answer's block as a quarry block.
+fn answer_block(block: NovaContentBlock) -> Result<ContentBlock, AdapterError> {
     Ok(match block {
-        NovaContentBlock::Text(text) => Some(ContentBlock::Text { text }),
+        NovaContentBlock::Text(text) => ContentBlock::Text { text },
         NovaContentBlock::ToolUse(NovaToolUse { tool_use_id, name, input }) => {
-            Some(ContentBlock::ToolUse { id: tool_use_id, name, input })
+            ContentBlock::ToolUse { id: tool_use_id, name, input }
         }
         NovaContentBlock::ReasoningContent(NovaReasoningContent::ReasoningText(reasoning)) => {
-            Some(ContentBlock::Reasoning { text: reasoning.text, signature: reasoning.signature })
+            ContentBlock::Reasoning { text: reasoning.text, signature: reasoning.signature }
         }
-        NovaContentBlock::ReasoningContent(NovaReasoningContent::RedactedContent(_)) => None,
+        NovaContentBlock::ReasoningContent(NovaReasoningContent::RedactedContent(data)) => {
+            ContentBlock::RedactedReasoning { data }
+        }
         NovaContentBlock::Image(NovaImage { format, source }) => {
             let Some(data) = source.bytes else {
                 return Err(invalid_response("an image in the answer has no `source.bytes`"));
             };
-            Some(ContentBlock::Image { format, data })
+            ContentBlock::Image { format, data }
         }
         other => {
             return Err(invalid_response(format!(
@@ -601,10 +607,8 @@ fn answer_block(block: NovaContentBlock) -> Result<Option<ContentBlock>, Adapter
 impl NovaResponse {
     /// The response as quarry's answer.
     pub fn into_chat(self) -> Result<ChatResponse, AdapterError> {
-        let mut content = Vec::with_capacity(self.output.message.content.len());
-        for block in self.output.message.content {
-            content.extend(answer_block(block)?);
-        }
+        let content =
+            self.output.message.content.into_iter().map(answer_block).collect::<Result<_, _>>()?;
         Ok(ChatResponse {
             content,
             stop_reason: stop_reason_of(&self.stop_reason),
@@ -671,21 +675,19 @@ impl StreamDecoder for NovaStreamDecoder {
             chunk.content_block_delta
         {
             let delta = match delta {
-                NovaDelta::Text(text) => Some(Delta::Text { text }),
-                NovaDelta::ToolUse(NovaToolUseDelta { input }) => {
-                    Some(Delta::ToolInput { json: input })
-                }
+                NovaDelta::Text(text) => Delta::Text { text },
+                NovaDelta::ToolUse(NovaToolUseDelta { input }) => Delta::ToolInput { json: input },
                 NovaDelta::ReasoningContent(NovaReasoningDelta::Text(text)) => {
-                    Some(Delta::Reasoning { text })
+                    Delta::Reasoning { text }
                 }
                 NovaDelta::ReasoningContent(NovaReasoningDelta::Signature(signature)) => {
-                    Some(Delta::ReasoningSignature { signature })
+                    Delta::ReasoningSignature { signature }
                 }
-                NovaDelta::ReasoningContent(NovaReasoningDelta::RedactedContent(_)) => None,
+                NovaDelta::ReasoningContent(NovaReasoningDelta::RedactedContent(data)) => {
+                    Delta::RedactedReasoning { data }
+                }
             };
-            if let Some(delta) = delta {
-                events.push(StreamEvent::ContentBlockDelta { index, delta });
-            }
+            events.push(StreamEvent::ContentBlockDelta { index, delta });
         }
         if let Some(stop) = chunk.content_block_stop {
             events.push(StreamEvent::ContentBlockStop { index: stop.content_block_index });
@@ -986,6 +988,64 @@ mod tests {
         );
         assert_eq!(folded.stop_reason, StopReason::EndTurn);
         assert_eq!(folded.usage, Usage::new(5, 2), "metadata without Bedrock metrics");
+    }
+
+    /// Redacted reasoning in Nova's `reasoningContent` shape (the Invoke API writes the blob of
+    /// the API reference's ReasoningContentBlock `redactedContent` as base64); the data is the
+    /// `redacted_thinking` example of Anthropic's extended-thinking guide, which is base64.
+    const REDACTED_DATA: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+
+    #[test]
+    fn redacted_reasoning_is_kept_from_answers_and_streams_and_sent_back_unchanged() {
+        let content = json!([
+            {"reasoningContent": {"redactedContent": REDACTED_DATA}},
+            {"text": "Paris."}
+        ]);
+        let answer_body = json!({
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 5, "outputTokens": 2, "totalTokens": 7}
+        });
+        let answer = NovaAdapter.parse_response(answer_body.to_string().as_bytes()).expect("body");
+        let expected = vec![
+            ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() },
+            ContentBlock::text("Paris."),
+        ];
+        assert_eq!(answer.content, expected);
+
+        let (head, tail) = REDACTED_DATA.split_at(24);
+        let delta = |data: &str| {
+            json!({"contentBlockDelta": {"delta": {"reasoningContent": {"redactedContent": data}}, "contentBlockIndex": 0}})
+                .to_string()
+        };
+        let chunks = [
+            r#"{"messageStart":{"role":"assistant"}}"#.to_string(),
+            delta(head),
+            delta(tail),
+            r#"{"contentBlockStop":{"contentBlockIndex":0}}"#.to_string(),
+            r#"{"contentBlockDelta":{"delta":{"text":"Paris."},"contentBlockIndex":1}}"#
+                .to_string(),
+            r#"{"messageStop":{"stopReason":"end_turn"}}"#.to_string(),
+        ];
+        let events = decode_jsonl(&NovaAdapter, &chunks.join("\n"));
+        assert!(
+            events.contains(&StreamEvent::ContentBlockDelta {
+                index: 0,
+                delta: Delta::RedactedReasoning { data: head.into() }
+            }),
+            "{events:?}"
+        );
+        assert_eq!(collect_events(&events).content, expected);
+
+        let request = ChatRequest {
+            messages: vec![
+                Message::user("Capital of France?"),
+                Message { role: Role::Assistant, content: answer.content },
+                Message::user("And of Italy?"),
+            ],
+            ..ChatRequest::default()
+        };
+        assert_eq!(body(&request)["messages"][1]["content"], content);
     }
 
     #[test]

@@ -416,8 +416,10 @@ pub(crate) fn chat_messages(
                         },
                     });
                 }
-                (Role::Assistant, ContentBlock::Reasoning { .. })
-                    if dialect.drop_history_reasoning => {}
+                (
+                    Role::Assistant,
+                    ContentBlock::Reasoning { .. } | ContentBlock::RedactedReasoning { .. },
+                ) if dialect.drop_history_reasoning => {}
                 (Role::User, ContentBlock::ToolUse { .. })
                 | (Role::Assistant, ContentBlock::ToolResult { .. }) => {
                     return Err(invalid_request(
@@ -658,7 +660,8 @@ const GPT_OSS: ChatDialect = ChatDialect {
 
 /// OpenAI gpt-oss (`openai.gpt-oss-20b-1:0`, `openai.gpt-oss-120b-1:0`).
 ///
-/// Earlier reasoning in the history is left out of the request, as OpenAI advises for gpt-oss.
+/// Earlier reasoning in the history (readable or redacted) is left out of the request, as OpenAI
+/// advises for gpt-oss.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenAiAdapter;
 
@@ -772,6 +775,11 @@ mod tests {
                     role: Role::Assistant,
                     content: vec![
                         ContentBlock::Reasoning { text: "Need the tool.".into(), signature: None },
+                        ContentBlock::RedactedReasoning {
+                            data:
+                                "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"
+                                    .into(),
+                        },
                         ContentBlock::ToolUse {
                             id: "call_1".into(),
                             name: "get_weather".into(),

@@ -1,6 +1,6 @@
 //! A conversation as plain-text turns, for families whose native body is one prompt string
-//! (Titan Text, Llama): everything that is not text — images, documents, tools, reasoning, cache
-//! points — is rejected as unsupported rather than dropped.
+//! (Titan Text, Llama): everything that is not text — images, documents, tools, reasoning
+//! (readable or redacted), cache points — is rejected as unsupported rather than dropped.
 
 use crate::adapters::AdapterError;
 use crate::chat::{ChatRequest, ContentBlock, Role, SystemBlock};
@@ -47,6 +47,9 @@ impl TextConversation {
                         return Err(unsupported("tool use and tool result blocks"));
                     }
                     ContentBlock::Reasoning { .. } => return Err(unsupported("reasoning blocks")),
+                    ContentBlock::RedactedReasoning { .. } => {
+                        return Err(unsupported("redacted reasoning blocks"));
+                    }
                     ContentBlock::CachePoint => {
                         return Err(unsupported("prompt caching (cache points)"));
                     }
@@ -95,10 +98,16 @@ mod tests {
         });
         let mut with_cache = ChatRequest::from_user_text("hi");
         with_cache.system = vec![SystemBlock::Text { text: "s".into() }, SystemBlock::CachePoint];
+        let mut with_redacted = ChatRequest::from_user_text("2+2?");
+        with_redacted.messages.push(Message {
+            role: Role::Assistant,
+            content: vec![ContentBlock::RedactedReasoning { data: "AQID".into() }],
+        });
         for (request, feature) in [
             (with_image, "images"),
             (with_tools, "tools"),
             (with_cache, "prompt caching (cache points)"),
+            (with_redacted, "redacted reasoning blocks"),
         ] {
             let err = TextConversation::from_request(Family::AmazonTitanText, &request)
                 .expect_err("unsupported");

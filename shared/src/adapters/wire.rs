@@ -96,6 +96,7 @@ pub(crate) fn block_feature(block: &ContentBlock) -> &'static str {
         ContentBlock::ToolUse { .. } => "tool use blocks",
         ContentBlock::ToolResult { .. } => "tool result blocks",
         ContentBlock::Reasoning { .. } => "reasoning blocks in the conversation",
+        ContentBlock::RedactedReasoning { .. } => "redacted reasoning blocks in the conversation",
         ContentBlock::CachePoint => CACHE_POINTS,
     }
 }

@@ -17,9 +17,11 @@
 //!
 //! # What does not map
 //!
-//! Quarry → SDK always succeeds unless a number does not fit (`max_tokens` above `i32::MAX`).
+//! Quarry → SDK always succeeds unless a number does not fit (`max_tokens` above `i32::MAX`) or
+//! redacted reasoning's `data` is not standard base64 (Converse carries it as a blob; quarry
+//! carries the blob base64-encoded, so it survives every round trip byte for byte).
 //! SDK → quarry for *requests* is strict: a block or field quarry cannot hold (audio, video, S3
-//! sources, citations, guard content, redacted reasoning, cache TTLs, …) is a
+//! sources, citations, guard content, cache TTLs, …) is a
 //! [`ConverseError::Unsupported`] naming its path, so a successful round trip is a lossless one.
 //! SDK → quarry for *responses* is lenient: such blocks are skipped, and unknown stream events are
 //! ignored, because a model's answer must not fail on a block quarry does not use.
@@ -54,6 +56,13 @@ pub enum ConverseError {
     /// A JSON document holds a float that JSON cannot (NaN or infinite).
     #[error("{path}: {value} is not a finite number, so it cannot be JSON")]
     NonFiniteNumber { path: String, value: f64 },
+    /// Redacted reasoning's `data` does not decode to the blob Converse carries.
+    #[error("{path}: expected the standard base64 of the redacted reasoning's bytes: {source}")]
+    InvalidBase64 {
+        path: String,
+        #[source]
+        source: base64::DecodeError,
+    },
     /// A part Converse requires is missing.
     #[error("{path}: missing, but Converse requires it")]
     Missing { path: String },
@@ -75,6 +84,21 @@ fn built<T>(
 
 fn unsupported(path: &str, what: impl Into<String>) -> ConverseError {
     ConverseError::Unsupported { path: path.to_owned(), what: what.into() }
+}
+
+/// Redacted reasoning's base64 `data` (at `path`) as the blob Converse carries.
+fn redacted_to_sdk(data: &str, path: &str) -> Result<Blob, ConverseError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map(Blob::new)
+        .map_err(|source| ConverseError::InvalidBase64 { path: path.to_owned(), source })
+}
+
+/// A redacted-reasoning blob as quarry's base64 `data`.
+fn redacted_from_sdk(blob: &Blob) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(blob.as_ref())
 }
 
 fn to_i32(value: u32, path: &str) -> Result<i32, ConverseError> {
@@ -585,6 +609,11 @@ fn block_to_sdk(block: &ContentBlock, path: &str) -> Result<sdk::ContentBlock, C
                 at,
             )?))
         }
+        ContentBlock::RedactedReasoning { data } => {
+            sdk::ContentBlock::ReasoningContent(sdk::ReasoningContentBlock::RedactedContent(
+                redacted_to_sdk(data, &format!("{path}.data"))?,
+            ))
+        }
         ContentBlock::CachePoint => sdk::ContentBlock::CachePoint(cache_point(path)?),
     })
 }
@@ -757,7 +786,9 @@ fn sdk_block_kind(block: &sdk::ContentBlock) -> &'static str {
         sdk::ContentBlock::ToolAddition(_) => "a tool addition block",
         sdk::ContentBlock::ToolRemoval(_) => "a tool removal block",
         sdk::ContentBlock::Video(_) => "a video block",
-        sdk::ContentBlock::ReasoningContent(_) => "redacted reasoning content",
+        sdk::ContentBlock::ReasoningContent(_) => {
+            "a reasoning block of a kind this SDK version does not know"
+        }
         _ => "a block of a kind this SDK version does not know",
     }
 }
@@ -831,6 +862,9 @@ fn block_from_sdk(block: &sdk::ContentBlock, path: &str) -> Result<ContentBlock,
             text: reasoning.text.clone(),
             signature: reasoning.signature.clone(),
         }),
+        sdk::ContentBlock::ReasoningContent(sdk::ReasoningContentBlock::RedactedContent(blob)) => {
+            Ok(ContentBlock::RedactedReasoning { data: redacted_from_sdk(blob) })
+        }
         sdk::ContentBlock::CachePoint(point) => {
             cache_point_from_sdk(point, &format!("{path}.cachePoint"))?;
             Ok(ContentBlock::CachePoint)
@@ -1315,7 +1349,7 @@ impl ConverseStreamDecoder {
     }
 
     /// Maps one event. Events and blocks quarry has no counterpart for (image and tool-result
-    /// starts, citation deltas, redacted reasoning, unknown event types) yield `None`.
+    /// starts, citation deltas, unknown event types) yield `None`.
     pub fn decode(
         &mut self,
         event: &sdk::ConverseStreamOutput,
@@ -1355,6 +1389,9 @@ impl ConverseStreamDecoder {
                     Some(sdk::ContentBlockDelta::ReasoningContent(
                         sdk::ReasoningContentBlockDelta::Signature(signature),
                     )) => Delta::ReasoningSignature { signature: signature.clone() },
+                    Some(sdk::ContentBlockDelta::ReasoningContent(
+                        sdk::ReasoningContentBlockDelta::RedactedContent(blob),
+                    )) => Delta::RedactedReasoning { data: redacted_from_sdk(blob) },
                     _ => return Ok(None),
                 };
                 Some(StreamEvent::ContentBlockDelta {
@@ -1446,6 +1483,12 @@ pub fn stream_event_to_converse(
                         sdk::ReasoningContentBlockDelta::Signature(signature.clone()),
                     )
                 }
+                Delta::RedactedReasoning { data } => sdk::ContentBlockDelta::ReasoningContent(
+                    sdk::ReasoningContentBlockDelta::RedactedContent(redacted_to_sdk(
+                        data,
+                        "content_block_delta.delta.data",
+                    )?),
+                ),
             };
             sdk::ConverseStreamOutput::ContentBlockDelta(built(
                 sdk::ContentBlockDeltaEvent::builder()
@@ -1585,6 +1628,13 @@ pub(crate) mod tests {
     const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
     const TOOL_USE_ID: &str = "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q";
 
+    /// The `data` of the `redacted_thinking` example in Anthropic's extended-thinking guide, which
+    /// the Bedrock page "Thinking encryption" (`claude-messages-thinking-encryption`) describes; it
+    /// is standard base64 (of 48 bytes), so it is also what Converse's `redactedContent` blob reads
+    /// as on the wire.
+    pub(crate) const REDACTED_DATA: &str =
+        "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+
     // The radio-station example of "Call a tool with the Converse API" in the Amazon Bedrock
     // user guide (https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html).
 
@@ -1723,6 +1773,7 @@ pub(crate) mod tests {
                             text: "The sleeve is blurred; the station's chart will say.".into(),
                             signature: Some("ErcBCkgIAhABGAIiQ".into()),
                         },
+                        ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() },
                         ContentBlock::text("Let me look that up."),
                         ContentBlock::ToolUse {
                             id: TOOL_USE_ID.into(),
@@ -1897,13 +1948,13 @@ pub(crate) mod tests {
     #[test]
     fn sdk_request_parts_quarry_cannot_hold_are_errors_naming_their_path() {
         let mut parts = ConverseParts::from_request(&every_block_request(), None).expect("maps");
-        parts.messages[1].content.push(sdk::ContentBlock::ReasoningContent(
-            sdk::ReasoningContentBlock::RedactedContent(Blob::new(vec![1, 2, 3])),
+        parts.messages[1].content.push(sdk::ContentBlock::CitationsContent(
+            sdk::CitationsContentBlock::builder().build(),
         ));
-        let error = parts.to_request(None).expect_err("redacted reasoning has no quarry block");
+        let error = parts.to_request(None).expect_err("citations have no quarry block");
         assert_eq!(
             error.to_string(),
-            "messages[1].content[3]: redacted reasoning content has no counterpart in quarry's chat types"
+            "messages[1].content[4]: a citations block has no counterpart in quarry's chat types"
         );
 
         let mut parts = ConverseParts::from_request(&every_block_request(), None).expect("maps");
@@ -1928,6 +1979,71 @@ pub(crate) mod tests {
             error.to_string(),
             "guardrailConfig.trace: the trace setting `enabled_full` has no counterpart in quarry's chat types"
         );
+    }
+
+    #[test]
+    fn redacted_reasoning_in_sdk_request_parts_maps_to_quarry_byte_for_byte() {
+        // Bytes whose base64 uses `+`, `/` and padding: the standard alphabet, not the URL one.
+        let bytes = vec![0xfb, 0xff, 0xbf, 0x00, 0x01];
+        let mut parts = ConverseParts::from_request(&every_block_request(), None).expect("maps");
+        parts.messages[1].content.push(sdk::ContentBlock::ReasoningContent(
+            sdk::ReasoningContentBlock::RedactedContent(Blob::new(bytes.clone())),
+        ));
+        let request = parts.to_request(None).expect("redacted reasoning maps to quarry");
+        assert_eq!(
+            request.messages[1].content[4],
+            ContentBlock::RedactedReasoning { data: "+/+/AAE=".into() }
+        );
+        let back = ConverseParts::from_request(&request, None).expect("maps back");
+        assert_eq!(
+            back.messages[1].content[4],
+            sdk::ContentBlock::ReasoningContent(sdk::ReasoningContentBlock::RedactedContent(
+                Blob::new(bytes)
+            ))
+        );
+    }
+
+    #[test]
+    fn redacted_reasoning_data_that_is_not_base64_is_an_error_naming_its_path() {
+        // The documentation prints the example's data cut short with `...`: not base64.
+        let truncated = format!("{REDACTED_DATA}...");
+        let mut request = every_block_request();
+        request.messages[1].content[1] =
+            ContentBlock::RedactedReasoning { data: truncated.clone() };
+        let error = ConverseParts::from_request(&request, None).expect_err("not base64");
+        assert!(matches!(error, ConverseError::InvalidBase64 { .. }), "{error:?}");
+        assert!(
+            error.to_string().starts_with(
+                "messages[1].content[1].data: expected the standard base64 of the redacted reasoning's bytes: "
+            ),
+            "{error}"
+        );
+
+        // Unpadded or URL-alphabet base64 would not come back as the same string: refused too.
+        for data in ["+/+/AAE", "-_-_AAE="] {
+            request.messages[1].content[1] = ContentBlock::RedactedReasoning { data: data.into() };
+            assert!(
+                matches!(
+                    ConverseParts::from_request(&request, None),
+                    Err(ConverseError::InvalidBase64 { .. })
+                ),
+                "{data}"
+            );
+        }
+
+        let answer = ChatResponse {
+            content: vec![ContentBlock::RedactedReasoning { data: truncated.clone() }],
+            ..full_answer()
+        };
+        let error = response_to_converse(&answer).expect_err("not base64");
+        assert!(error.to_string().starts_with("content[0].data: "), "{error}");
+
+        let event = StreamEvent::ContentBlockDelta {
+            index: 1,
+            delta: Delta::RedactedReasoning { data: truncated },
+        };
+        let error = stream_event_to_converse(&event).expect_err("not base64");
+        assert!(error.to_string().starts_with("content_block_delta.delta.data: "), "{error}");
     }
 
     #[test]
@@ -2062,6 +2178,11 @@ pub(crate) mod tests {
         assert_eq!(
             sent["messages"][1]["content"][0],
             json!({ "reasoningContent": { "reasoningText": { "text": "The sleeve is blurred; the station's chart will say.", "signature": "ErcBCkgIAhABGAIiQ" } } })
+        );
+        // ReasoningContentBlock.redactedContent is "Base64-encoded binary data": the same string.
+        assert_eq!(
+            sent["messages"][1]["content"][1],
+            json!({ "reasoningContent": { "redactedContent": REDACTED_DATA } })
         );
         assert_eq!(
             sent["inferenceConfig"],
@@ -2292,6 +2413,7 @@ pub(crate) mod tests {
                     text: "The user wants the chart.".into(),
                     signature: Some("ErcBCkgIAhABGAIiQ".into()),
                 },
+                ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() },
                 ContentBlock::text("Let me look that up."),
                 top_song_call(),
             ],
@@ -2323,55 +2445,39 @@ pub(crate) mod tests {
         };
         message.content.insert(
             1,
-            sdk::ContentBlock::ReasoningContent(sdk::ReasoningContentBlock::RedactedContent(
-                Blob::new(vec![7; 8]),
-            )),
+            sdk::ContentBlock::CitationsContent(sdk::CitationsContentBlock::builder().build()),
         );
         message.content.push(sdk::ContentBlock::CitationsContent(
             sdk::CitationsContentBlock::builder().build(),
         ));
+        // The answer's redacted reasoning is kept; only the citations are skipped.
         assert_eq!(response_from_converse(&output).expect("maps").content, full_answer().content);
     }
 
     /// The SDK events a ConverseStream call returns for [`full_answer`], with the deltas split.
     fn full_answer_events() -> Vec<sdk::ConverseStreamOutput> {
+        let delta = |index, delta| StreamEvent::ContentBlockDelta { index, delta };
+        let (head, tail) = REDACTED_DATA.split_at(32);
         let events = [
             StreamEvent::MessageStart { role: Role::Assistant },
-            StreamEvent::ContentBlockDelta {
-                index: 0,
-                delta: Delta::Reasoning { text: "The user wants ".into() },
-            },
-            StreamEvent::ContentBlockDelta {
-                index: 0,
-                delta: Delta::Reasoning { text: "the chart.".into() },
-            },
-            StreamEvent::ContentBlockDelta {
-                index: 0,
-                delta: Delta::ReasoningSignature { signature: "ErcBCkgIAhABGAIiQ".into() },
-            },
+            delta(0, Delta::Reasoning { text: "The user wants ".into() }),
+            delta(0, Delta::Reasoning { text: "the chart.".into() }),
+            delta(0, Delta::ReasoningSignature { signature: "ErcBCkgIAhABGAIiQ".into() }),
             StreamEvent::ContentBlockStop { index: 0 },
-            StreamEvent::ContentBlockDelta {
-                index: 1,
-                delta: Delta::Text { text: "Let me ".into() },
-            },
-            StreamEvent::ContentBlockDelta {
-                index: 1,
-                delta: Delta::Text { text: "look that up.".into() },
-            },
+            // Split after 32 characters (24 bytes, whole 3-byte groups): two blobs on the wire.
+            delta(1, Delta::RedactedReasoning { data: head.into() }),
+            delta(1, Delta::RedactedReasoning { data: tail.into() }),
             StreamEvent::ContentBlockStop { index: 1 },
+            delta(2, Delta::Text { text: "Let me ".into() }),
+            delta(2, Delta::Text { text: "look that up.".into() }),
+            StreamEvent::ContentBlockStop { index: 2 },
             StreamEvent::ContentBlockStart {
-                index: 2,
+                index: 3,
                 start: BlockStart::ToolUse { id: TOOL_USE_ID.into(), name: "top_song".into() },
             },
-            StreamEvent::ContentBlockDelta {
-                index: 2,
-                delta: Delta::ToolInput { json: "{\"si".into() },
-            },
-            StreamEvent::ContentBlockDelta {
-                index: 2,
-                delta: Delta::ToolInput { json: "gn\": \"WZPZ\"}".into() },
-            },
-            StreamEvent::ContentBlockStop { index: 2 },
+            delta(3, Delta::ToolInput { json: "{\"si".into() }),
+            delta(3, Delta::ToolInput { json: "gn\": \"WZPZ\"}".into() }),
+            StreamEvent::ContentBlockStop { index: 3 },
             StreamEvent::MessageStop { stop_reason: StopReason::ToolUse },
             StreamEvent::Metadata { usage: full_answer().usage, latency_ms: Some(930) },
         ];
@@ -2405,15 +2511,6 @@ pub(crate) mod tests {
     #[test]
     fn stream_events_quarry_has_no_counterpart_for_are_skipped() {
         let skipped = [
-            sdk::ConverseStreamOutput::ContentBlockDelta(
-                sdk::ContentBlockDeltaEvent::builder()
-                    .content_block_index(0)
-                    .delta(sdk::ContentBlockDelta::ReasoningContent(
-                        sdk::ReasoningContentBlockDelta::RedactedContent(Blob::new(vec![1])),
-                    ))
-                    .build()
-                    .expect("event"),
-            ),
             sdk::ConverseStreamOutput::ContentBlockDelta(
                 sdk::ContentBlockDeltaEvent::builder()
                     .content_block_index(0)
@@ -2498,6 +2595,70 @@ pub(crate) mod tests {
             .expect("answers");
         assert_eq!(folded, response_from_converse(&direct).expect("maps"));
         assert_eq!(folded.content, vec![top_song_call()]);
+    }
+
+    #[tokio::test]
+    async fn redacted_reasoning_from_the_wire_is_kept_in_answers_and_streams() {
+        // ReasoningContentBlock and ReasoningContentBlockDelta in the API reference
+        // (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ReasoningContentBlock.html):
+        // `redactedContent` is "Base64-encoded binary data", the blob the provider encrypted.
+        let mut body = doc_final_response();
+        body["output"]["message"]["content"] = json!([
+            { "reasoningContent": { "redactedContent": REDACTED_DATA } },
+            { "text": "The most popular song on WZPZ is Elemental Hotel by 8 Storey Hike." }
+        ]);
+        let output = StubBedrock::json(&body)
+            .client()
+            .converse()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("the stub answers");
+        let answer = response_from_converse(&output).expect("maps");
+        assert_eq!(
+            answer.content[0],
+            ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() }
+        );
+
+        // Streamed as two blobs of 10 and 38 bytes: their base64 pieces are padded, yet the folded
+        // block holds the base64 of the whole blob, as the non-streamed answer does.
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(REDACTED_DATA)
+            .expect("the example is base64");
+        let piece = |part: &[u8]| {
+            json!({ "delta": { "reasoningContent": { "redactedContent":
+                base64::engine::general_purpose::STANDARD.encode(part) } }, "contentBlockIndex": 0 })
+        };
+        let bedrock = StubBedrock::event_stream(&[
+            ("messageStart", json!({ "role": "assistant" })),
+            ("contentBlockDelta", piece(&bytes[..10])),
+            ("contentBlockDelta", piece(&bytes[10..])),
+            ("contentBlockStop", json!({ "contentBlockIndex": 0 })),
+            (
+                "contentBlockDelta",
+                json!({ "delta": { "text": "The most popular song on WZPZ is Elemental Hotel by 8 Storey Hike." }, "contentBlockIndex": 1 }),
+            ),
+            ("contentBlockStop", json!({ "contentBlockIndex": 1 })),
+            ("messageStop", json!({ "stopReason": "end_turn" })),
+        ]);
+        let mut output = bedrock
+            .client()
+            .converse_stream()
+            .model_id(MODEL)
+            .send()
+            .await
+            .expect("the stub answers");
+        let mut decoder = ConverseStreamDecoder::new();
+        let mut events = Vec::new();
+        while let Some(event) = output.stream.recv().await.expect("a well-formed stream") {
+            events.extend(decoder.decode(&event).expect("decodes"));
+        }
+        assert!(
+            matches!(&events[1], StreamEvent::ContentBlockDelta { index: 0, delta: Delta::RedactedReasoning { data } } if data == "EmwKAhgBEgy3vQ=="),
+            "{events:?}"
+        );
+        assert_eq!(collect_events(&events).content, answer.content);
     }
 
     #[tokio::test]

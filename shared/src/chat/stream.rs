@@ -8,6 +8,10 @@ use super::types::{BlockStart, ChatResponse, ContentBlock, Delta, StopReason, St
 ///
 /// Tool-use input arrives as JSON fragments; they are parsed when the answer is finished, and a
 /// fragment sequence that is not valid JSON keeps the raw text as a JSON string so nothing is lost.
+/// A block index that receives redacted-reasoning data becomes a redacted-reasoning block (whatever
+/// the index held before), because the model needs that data back unchanged. Its pieces are
+/// concatenated; padded base64 pieces (one per ConverseStream blob) join as the base64 of all
+/// their bytes.
 #[derive(Debug, Default)]
 pub struct StreamAccumulator {
     blocks: BTreeMap<u32, PartialBlock>,
@@ -20,6 +24,7 @@ pub struct StreamAccumulator {
 enum PartialBlock {
     Text(String),
     Reasoning { text: String, signature: Option<String> },
+    RedactedReasoning(String),
     ToolUse { id: String, name: String, json: String },
 }
 
@@ -63,8 +68,14 @@ impl StreamAccumulator {
                 name: String::new(),
                 json: String::new(),
             },
+            Delta::RedactedReasoning { .. } => PartialBlock::RedactedReasoning(String::new()),
             Delta::Text { .. } => PartialBlock::Text(String::new()),
         });
+        if matches!(delta, Delta::RedactedReasoning { .. })
+            && !matches!(block, PartialBlock::RedactedReasoning(_))
+        {
+            *block = PartialBlock::RedactedReasoning(String::new());
+        }
         match (block, delta) {
             (PartialBlock::Text(buf), Delta::Text { text }) => buf.push_str(text),
             (PartialBlock::Reasoning { text: buf, .. }, Delta::Reasoning { text }) => {
@@ -76,6 +87,9 @@ impl StreamAccumulator {
             ) => signature.get_or_insert_with(String::new).push_str(s),
             (PartialBlock::ToolUse { json, .. }, Delta::ToolInput { json: fragment }) => {
                 json.push_str(fragment)
+            }
+            (PartialBlock::RedactedReasoning(buf), Delta::RedactedReasoning { data }) => {
+                append_redacted(buf, data)
             }
             // A delta of another kind than its block: keep its text rather than drop it.
             (
@@ -101,6 +115,7 @@ impl StreamAccumulator {
                 PartialBlock::Reasoning { text, signature } => {
                     ContentBlock::Reasoning { text, signature }
                 }
+                PartialBlock::RedactedReasoning(data) => ContentBlock::RedactedReasoning { data },
                 PartialBlock::ToolUse { id, name, json } => {
                     let input = if json.trim().is_empty() {
                         serde_json::Value::Object(serde_json::Map::new())
@@ -121,6 +136,23 @@ impl StreamAccumulator {
     }
 }
 
+/// Appends a piece of redacted-reasoning data to `data`. The pieces are concatenated, except that
+/// when both are standard base64 and `data` ends in padding (ConverseStream sends one blob per
+/// delta, and a blob's base64 is padded unless its length is a multiple of 3), the bytes are joined
+/// and encoded again: the result is the base64 of the whole blob, as the non-streamed answer has it.
+fn append_redacted(data: &mut String, piece: &str) {
+    use base64::Engine as _;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    if data.ends_with('=')
+        && let (Ok(mut bytes), Ok(more)) = (engine.decode(data.as_str()), engine.decode(piece))
+    {
+        bytes.extend(more);
+        *data = engine.encode(bytes);
+        return;
+    }
+    data.push_str(piece);
+}
+
 /// Folds a whole event sequence into a response.
 pub fn collect_events<'a>(events: impl IntoIterator<Item = &'a StreamEvent>) -> ChatResponse {
     let mut acc = StreamAccumulator::new();
@@ -133,6 +165,7 @@ pub fn collect_events<'a>(events: impl IntoIterator<Item = &'a StreamEvent>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::converse::tests::REDACTED_DATA;
     use crate::chat::types::Role;
 
     #[test]
@@ -177,6 +210,64 @@ mod tests {
         assert_eq!(response.stop_reason, StopReason::ToolUse);
         assert_eq!(response.usage.total_tokens, 15);
         assert_eq!(response.latency_ms, Some(42));
+    }
+
+    fn delta(index: u32, delta: Delta) -> StreamEvent {
+        StreamEvent::ContentBlockDelta { index, delta }
+    }
+
+    #[test]
+    fn redacted_reasoning_pieces_fold_into_one_block_between_its_neighbours() {
+        let (head, tail) = REDACTED_DATA.split_at(20);
+        let events = vec![
+            StreamEvent::MessageStart { role: Role::Assistant },
+            delta(0, Delta::Reasoning { text: "Let me think.".into() }),
+            delta(0, Delta::ReasoningSignature { signature: "EqQBCgIYAhIM".into() }),
+            StreamEvent::ContentBlockStop { index: 0 },
+            delta(1, Delta::RedactedReasoning { data: head.into() }),
+            delta(1, Delta::RedactedReasoning { data: tail.into() }),
+            StreamEvent::ContentBlockStop { index: 1 },
+            delta(2, Delta::Text { text: "27 * 453 = 12,231".into() }),
+            StreamEvent::MessageStop { stop_reason: StopReason::EndTurn },
+        ];
+        let response = collect_events(&events);
+        assert_eq!(
+            response.content,
+            vec![
+                ContentBlock::Reasoning {
+                    text: "Let me think.".into(),
+                    signature: Some("EqQBCgIYAhIM".into())
+                },
+                ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() },
+                ContentBlock::text("27 * 453 = 12,231"),
+            ]
+        );
+        assert_eq!(response.text(), "27 * 453 = 12,231", "redacted data is never answer text");
+    }
+
+    #[test]
+    fn padded_redacted_pieces_join_as_the_base64_of_all_their_bytes() {
+        // Base64 of the blobs [0x01], [0x02, 0x03] and [0x04]: the first two end in padding.
+        let events = ["AQ==", "AgM=", "BA=="]
+            .map(|piece| delta(0, Delta::RedactedReasoning { data: piece.into() }));
+        assert_eq!(
+            collect_events(&events).content,
+            vec![ContentBlock::RedactedReasoning { data: "AQIDBA==".into() }]
+        );
+    }
+
+    #[test]
+    fn a_block_that_receives_redacted_data_becomes_a_redacted_block() {
+        let events = [
+            delta(0, Delta::Reasoning { text: String::new() }),
+            delta(0, Delta::RedactedReasoning { data: REDACTED_DATA.into() }),
+            // Readable reasoning after the data cannot be sent back with it; the data stays whole.
+            delta(0, Delta::Reasoning { text: "late".into() }),
+        ];
+        assert_eq!(
+            collect_events(&events).content,
+            vec![ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() }]
+        );
     }
 
     #[test]

@@ -196,6 +196,12 @@ pub enum ContentBlock {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
     },
+    /// Opaque encrypted reasoning (Claude's `redacted_thinking`): it must be sent back unchanged
+    /// in the next turn. In Converse it is a blob, carried here base64-encoded (standard
+    /// alphabet); native Anthropic and Nova bodies carry it as their own string.
+    RedactedReasoning {
+        data: String,
+    },
     /// Marks the end of a cacheable prefix (prompt caching).
     CachePoint,
 }
@@ -455,7 +461,8 @@ impl ChatResponse {
     }
 }
 
-/// How a content block begins in a stream (text and reasoning blocks need no start).
+/// How a content block begins in a stream (text and reasoning blocks, redacted or not, need no
+/// start).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockStart {
@@ -478,6 +485,11 @@ pub enum Delta {
     },
     ReasoningSignature {
         signature: String,
+    },
+    /// A piece of redacted reasoning's opaque data (see [`ContentBlock::RedactedReasoning`]);
+    /// [`crate::chat::StreamAccumulator`] joins the pieces of a block into its data.
+    RedactedReasoning {
+        data: String,
     },
 }
 
@@ -507,4 +519,43 @@ pub enum StreamEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latency_ms: Option<u64>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn redacted_reasoning_travels_in_quarrys_json_as_a_tagged_block_and_delta() {
+        // The `data` of the `redacted_thinking` example of Anthropic's extended-thinking guide.
+        let data = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+        let message: Message = serde_json::from_value(json!({
+            "role": "assistant",
+            "content": [{ "type": "redacted_reasoning", "data": data }, { "type": "text", "text": "4" }]
+        }))
+        .expect("a redacted reasoning block");
+        assert_eq!(message.content[0], ContentBlock::RedactedReasoning { data: data.into() });
+        assert_eq!(message.text(), "4", "redacted data is not text");
+        assert_eq!(
+            serde_json::to_value(&message.content[0]).expect("serialize"),
+            json!({ "type": "redacted_reasoning", "data": data })
+        );
+
+        let event = StreamEvent::ContentBlockDelta {
+            index: 1,
+            delta: Delta::RedactedReasoning { data: data.into() },
+        };
+        let wire = json!({
+            "type": "content_block_delta", "index": 1,
+            "delta": { "type": "redacted_reasoning", "data": data }
+        });
+        assert_eq!(serde_json::to_value(&event).expect("serialize"), wire);
+        assert_eq!(serde_json::from_value::<StreamEvent>(wire).expect("parse"), event);
+
+        let err = serde_json::from_value::<ContentBlock>(json!({ "type": "redacted_reasoning" }))
+            .expect_err("data is required");
+        assert!(err.to_string().contains("data"), "{err}");
+    }
 }

@@ -6,7 +6,8 @@
 //! beside it), `DocumentBlock` (the name's characters, 1–200 long), `InferenceConfiguration`
 //! (`maxTokens` ≥ 1, at most 2500 stop sequences of at least one character) and each family's
 //! inference-parameter page (temperature 0–1, except AI21 Jamba and OpenAI gpt-oss: 0–2).
-//! MB is taken as MiB (3.75 MB = 3 932 160 bytes), the most Bedrock can mean.
+//! MB is taken as MiB (3.75 MB = 3 932 160 bytes), the most Bedrock can mean. Redacted reasoning
+//! is what a model returned, to be sent back as it was: only in assistant messages, never empty.
 
 use std::collections::{HashMap, HashSet};
 
@@ -34,6 +35,10 @@ pub enum ChatError {
     EmptyContent { index: usize },
     #[error("{path}: text must not be empty")]
     EmptyText { path: String },
+    #[error(
+        "{path}.data: redacted reasoning needs the opaque data the model returned, but it is empty"
+    )]
+    EmptyRedactedReasoning { path: String },
     #[error("{path}: {block} blocks belong in {expected} messages")]
     BlockInWrongRole { path: String, block: &'static str, expected: &'static str },
     #[error("{path}: a tool_use needs a non-empty id and name")]
@@ -224,6 +229,12 @@ impl ChatRequest {
                     ContentBlock::Text { .. }
                     | ContentBlock::Reasoning { .. }
                     | ContentBlock::CachePoint => {}
+                    ContentBlock::RedactedReasoning { data } => {
+                        only_from(message.role, Role::Assistant, &path, "redacted_reasoning")?;
+                        if data.is_empty() {
+                            return Err(ChatError::EmptyRedactedReasoning { path });
+                        }
+                    }
                     ContentBlock::Image { data, .. } => {
                         only_from(message.role, Role::User, &path, "image")?;
                         images += 1;
@@ -409,7 +420,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::chat::converse::tests::every_block_request;
+    use crate::chat::converse::tests::{REDACTED_DATA, every_block_request};
     use crate::chat::types::{
         Base64Bytes, DocumentFormat, ImageFormat, Message, ToolChoice, ToolSpec,
     };
@@ -548,7 +559,7 @@ mod tests {
         request.messages[1].content.push(image(10));
         assert_eq!(
             error(&request, &converse()),
-            "messages[1].content[3]: image blocks belong in user messages"
+            "messages[1].content[4]: image blocks belong in user messages"
         );
         let mut request = every_block_request();
         request.messages[0].content.push(ContentBlock::ToolUse {
@@ -563,13 +574,32 @@ mod tests {
     }
 
     #[test]
+    fn redacted_reasoning_is_the_assistants_and_carries_its_data() {
+        let mut request = every_block_request();
+        request.messages[0]
+            .content
+            .push(ContentBlock::RedactedReasoning { data: REDACTED_DATA.into() });
+        assert_eq!(
+            error(&request, &converse()),
+            "messages[0].content[4]: redacted_reasoning blocks belong in assistant messages"
+        );
+
+        let mut request = every_block_request();
+        request.messages[1].content[1] = ContentBlock::RedactedReasoning { data: String::new() };
+        assert_eq!(
+            error(&request, &ValidationRules::for_native(Family::Anthropic)),
+            "messages[1].content[1].data: redacted reasoning needs the opaque data the model returned, but it is empty"
+        );
+    }
+
+    #[test]
     fn tool_blocks_need_tool_definitions_where_the_api_requires_them() {
         let mut request = every_block_request();
         request.tools.clear();
         request.tool_choice = None;
         assert_eq!(
             error(&request, &converse()),
-            "messages[1].content[2]: tool_use and tool_result blocks need the request's `tools`, which is empty"
+            "messages[1].content[3]: tool_use and tool_result blocks need the request's `tools`, which is empty"
         );
         request.validate(&ValidationRules::for_native(Family::AmazonNova)).expect(
             "a native body without tool definitions is the adapter's concern, not Bedrock's",
@@ -756,13 +786,13 @@ mod tests {
     #[test]
     fn a_tool_use_needs_an_id_and_a_name() {
         let mut request = every_block_request();
-        let ContentBlock::ToolUse { id, .. } = &mut request.messages[1].content[2] else {
-            panic!("the fixture's third block of message 1 is a tool use")
+        let ContentBlock::ToolUse { id, .. } = &mut request.messages[1].content[3] else {
+            panic!("the fixture's fourth block of message 1 is a tool use")
         };
         id.clear();
         assert_eq!(
             error(&request, &converse()),
-            "messages[1].content[2]: a tool_use needs a non-empty id and name"
+            "messages[1].content[3]: a tool_use needs a non-empty id and name"
         );
     }
 
