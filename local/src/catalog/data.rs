@@ -5,6 +5,7 @@
 //! "InferenceProfileSummary").
 
 use aws_smithy_types::date_time::{DateTime, Format};
+use quarry::model::Geography;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Declares a wire enum with its exact Bedrock spelling, a list of all values and `as_str`.
@@ -207,7 +208,7 @@ impl InferenceProfile {
 
     /// Whether requests may be routed to any commercial Region.
     pub fn is_global(&self) -> bool {
-        self.geography() == "global"
+        Geography::from_prefix(self.geography()).is_some_and(Geography::is_global)
     }
 }
 

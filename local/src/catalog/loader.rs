@@ -10,17 +10,15 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use quarry::model::{
+    BaseModelId, Geography, GlobalFoundationModelArn, InferenceProfileId, ModelArn, Partition,
+};
 use serde::Deserialize;
 
-use super::arn;
 use super::data::{
     FoundationModel, InferenceProfile, ModelSpec, ProfileModel, ProfileStatus, ProfileType,
     Timestamp,
 };
-
-/// The geography prefixes of system-defined inference profile ids, longest first so that
-/// `us-gov.` is not read as `us.`.
-pub const GEOGRAPHIES: &[&str] = &["us-gov", "global", "apac", "us", "eu", "jp", "au", "ca"];
 
 /// Why a catalog could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +27,9 @@ pub enum CatalogError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("the catalog is not JSON of the expected shape: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("expected an AWS Region code such as us-east-1, found {0:?}")]
+    #[error(
+        "expected an AWS Region code of the aws, aws-us-gov or aws-cn partition such as us-east-1, found {0:?}"
+    )]
     InvalidRegion(String),
     #[error("expected a 12-digit AWS account id, found {0:?}")]
     InvalidAccountId(String),
@@ -42,7 +42,8 @@ pub enum CatalogError {
     #[error("inference profile {0} is listed more than once")]
     DuplicateProfile(String),
     #[error(
-        "expected an inference profile id made of a geography (us, us-gov, eu, apac, jp, au, ca, global) and a model id, found {0:?}"
+        "expected an inference profile id made of a geography ({prefixes}) and a model id, found {0:?}",
+        prefixes = geography_prefixes()
     )]
     InvalidProfileId(String),
     #[error("inference profile {profile} routes to model {model}, which is not in the catalog")]
@@ -81,12 +82,20 @@ struct ProfileRecord {
     updated_at: Timestamp,
 }
 
+/// A model entry whose id has been checked.
+#[derive(Debug)]
+struct CheckedModel {
+    id: BaseModelId,
+    spec: ModelSpec,
+}
+
 /// A profile record whose id, model and Regions have been checked.
 #[derive(Debug)]
 struct CheckedProfile {
     record: ProfileRecord,
-    model_id: String,
-    global: bool,
+    profile_id: InferenceProfileId,
+    /// The foundation model in each destination Region; empty for a global profile.
+    destination_models: Vec<ModelArn>,
     source_regions: Vec<String>,
 }
 
@@ -99,30 +108,33 @@ pub struct Placed {
 
 /// Reads catalog JSON, checks it, and places it in `region` for `account_id`.
 pub fn load(json: &str, region: &str, account_id: &str) -> Result<Placed, CatalogError> {
-    if !arn::is_region(region) {
-        return Err(CatalogError::InvalidRegion(region.to_owned()));
-    }
+    let partition = Partition::of_region(region)
+        .ok_or_else(|| CatalogError::InvalidRegion(region.to_owned()))?;
     if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CatalogError::InvalidAccountId(account_id.to_owned()));
     }
     let file: CatalogFile = serde_json::from_str(json)?;
     let (models, profiles) = check(file)?;
-    Ok(place(models, profiles, region, account_id))
+    Ok(place(models, profiles, Placement { partition, region, account_id }))
 }
 
 /// Checks ids, duplicates, Regions and that every profile routes to a model in the catalog.
-fn check(file: CatalogFile) -> Result<(Vec<ModelSpec>, Vec<CheckedProfile>), CatalogError> {
-    if let Some(bad) = file.global_source_regions.iter().find(|r| !arn::is_region(r)) {
+fn check(file: CatalogFile) -> Result<(Vec<CheckedModel>, Vec<CheckedProfile>), CatalogError> {
+    if let Some(bad) = file.global_source_regions.iter().find(|r| Partition::of_region(r).is_none())
+    {
         return Err(CatalogError::InvalidRegion(bad.clone()));
     }
     let mut model_ids = HashSet::new();
-    for model in &file.models {
-        if !arn::is_model_id(&model.model_id) {
-            return Err(CatalogError::InvalidModelId(model.model_id.clone()));
+    let mut models = Vec::with_capacity(file.models.len());
+    for spec in file.models {
+        let id: BaseModelId = spec
+            .model_id
+            .parse()
+            .map_err(|_| CatalogError::InvalidModelId(spec.model_id.clone()))?;
+        if !model_ids.insert(id.clone()) {
+            return Err(CatalogError::DuplicateModel(spec.model_id));
         }
-        if !model_ids.insert(model.model_id.as_str()) {
-            return Err(CatalogError::DuplicateModel(model.model_id.clone()));
-        }
+        models.push(CheckedModel { id, spec });
     }
     let mut profile_ids = HashSet::new();
     let mut checked = Vec::with_capacity(file.inference_profiles.len());
@@ -131,18 +143,16 @@ fn check(file: CatalogFile) -> Result<(Vec<ModelSpec>, Vec<CheckedProfile>), Cat
         if !profile_ids.insert(id.clone()) {
             return Err(CatalogError::DuplicateProfile(id));
         }
-        let (geography, model_id) = GEOGRAPHIES
-            .iter()
-            .find_map(|geo| id.strip_prefix(geo)?.strip_prefix('.').map(|model| (*geo, model)))
-            .filter(|(_, model)| arn::is_model_id(model))
-            .ok_or_else(|| CatalogError::InvalidProfileId(id.clone()))?;
+        let profile_id: InferenceProfileId =
+            id.parse().map_err(|_| CatalogError::InvalidProfileId(id.clone()))?;
+        let model_id = profile_id.base_model();
         if !model_ids.contains(model_id) {
             return Err(CatalogError::UnknownProfileModel {
                 profile: id.clone(),
-                model: model_id.to_owned(),
+                model: model_id.to_string(),
             });
         }
-        let global = geography == "global";
+        let global = profile_id.geography().is_global();
         let regions_problem = |problem: &str| CatalogError::InvalidProfileRegions {
             profile: id.clone(),
             problem: problem.to_owned(),
@@ -165,48 +175,62 @@ fn check(file: CatalogFile) -> Result<(Vec<ModelSpec>, Vec<CheckedProfile>), Cat
                 "expected sourceRegions (or globalSourceRegions for a global profile)",
             ));
         }
-        if let Some(bad) =
-            source_regions.iter().chain(&record.destination_regions).find(|r| !arn::is_region(r))
+        if let Some(bad) = source_regions
+            .iter()
+            .chain(&record.destination_regions)
+            .find(|r| Partition::of_region(r).is_none())
         {
             return Err(regions_problem(&format!("{bad:?} is not an AWS Region code")));
         }
-        let model_id = model_id.to_owned();
-        checked.push(CheckedProfile { record, model_id, global, source_regions });
+        // Every destination has a partition: checked just above.
+        let destination_models = record
+            .destination_regions
+            .iter()
+            .filter_map(|r| {
+                Some(ModelArn::foundation_model(Partition::of_region(r)?, r, model_id.clone()))
+            })
+            .collect();
+        checked.push(CheckedProfile { record, profile_id, destination_models, source_regions });
     }
-    Ok((file.models, checked))
+    Ok((models, checked))
+}
+
+/// The partition, Region and account the catalog is placed in.
+#[derive(Debug, Clone, Copy)]
+struct Placement<'a> {
+    partition: Partition,
+    region: &'a str,
+    account_id: &'a str,
 }
 
 /// Builds ARNs for `region` and keeps the profiles whose source Regions include it.
-fn place(
-    models: Vec<ModelSpec>,
-    profiles: Vec<CheckedProfile>,
-    region: &str,
-    account_id: &str,
-) -> Placed {
+fn place(models: Vec<CheckedModel>, profiles: Vec<CheckedProfile>, at: Placement<'_>) -> Placed {
     let models = models
         .into_iter()
-        .map(|spec| FoundationModel {
-            model_arn: arn::foundation_model_arn(region, &spec.model_id),
+        .map(|CheckedModel { id, spec }| FoundationModel {
+            model_arn: ModelArn::foundation_model(at.partition, at.region, id).to_string(),
             spec,
         })
         .collect();
     let profiles = profiles
         .into_iter()
-        .filter(|p| p.source_regions.iter().any(|r| r == region))
-        .map(|p| place_profile(p, region, account_id))
+        .filter(|p| p.source_regions.iter().any(|r| r == at.region))
+        .map(|p| place_profile(p, at))
         .collect();
     Placed { models, profiles }
 }
 
-fn place_profile(profile: CheckedProfile, region: &str, account_id: &str) -> InferenceProfile {
-    let CheckedProfile { record, model_id, global, source_regions } = profile;
+fn place_profile(profile: CheckedProfile, at: Placement<'_>) -> InferenceProfile {
+    let CheckedProfile { record, profile_id, destination_models, source_regions } = profile;
+    let model_id = profile_id.base_model().clone();
+    let global = profile_id.geography().is_global();
     let member_arns: Vec<String> = if global {
         vec![
-            arn::regionless_foundation_model_arn(arn::partition_of(region), &model_id),
-            arn::foundation_model_arn(region, &model_id),
+            GlobalFoundationModelArn::new(at.partition, model_id.clone()).to_string(),
+            ModelArn::foundation_model(at.partition, at.region, model_id.clone()).to_string(),
         ]
     } else {
-        record.destination_regions.iter().map(|r| arn::foundation_model_arn(r, &model_id)).collect()
+        destination_models.iter().map(ModelArn::to_string).collect()
     };
     let description = record.description.unwrap_or_else(|| {
         let routed = model_label(&record.inference_profile_name);
@@ -217,11 +241,13 @@ fn place_profile(profile: CheckedProfile, region: &str, account_id: &str) -> Inf
         }
     });
     InferenceProfile {
-        inference_profile_arn: arn::inference_profile_arn(
-            region,
-            account_id,
-            &record.inference_profile_id,
-        ),
+        inference_profile_arn: ModelArn::inference_profile(
+            at.partition,
+            at.region,
+            at.account_id,
+            profile_id,
+        )
+        .to_string(),
         inference_profile_name: record.inference_profile_name,
         description,
         created_at: record.created_at,
@@ -230,7 +256,7 @@ fn place_profile(profile: CheckedProfile, region: &str, account_id: &str) -> Inf
         inference_profile_id: record.inference_profile_id,
         status: ProfileStatus::Active,
         profile_type: ProfileType::SystemDefined,
-        model_id,
+        model_id: model_id.to_string(),
         destination_regions: record.destination_regions,
     }
 }
@@ -239,6 +265,11 @@ fn place_profile(profile: CheckedProfile, region: &str, account_id: &str) -> Inf
 /// Claude 3.5 Haiku", as Bedrock's descriptions say it.
 fn model_label(profile_name: &str) -> &str {
     profile_name.split_once(' ').map_or(profile_name, |(_, rest)| rest)
+}
+
+/// The geography prefixes a profile id may start with: "us, us-gov, eu, …".
+fn geography_prefixes() -> String {
+    Geography::ALL.map(Geography::prefix).join(", ")
 }
 
 /// "a", "a and b", "a, b and c".

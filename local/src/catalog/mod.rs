@@ -1,13 +1,12 @@
 //! The local model catalog: the foundation models and system-defined inference profiles the local
 //! endpoint lists, as Bedrock's control plane lists them in one Region, plus the lookups the rest
-//! of quarry-local resolves model ids and ARNs with.
+//! of quarry-local resolves model ids and ARNs with. Ids and ARNs are `quarry::model`'s.
 //!
 //! The built-in data (`local/data/catalog.json`) is a snapshot of real Bedrock models and
 //! inference profiles; a file of the same shape can replace it. The catalog is a stand-in for the
 //! service, not a source of truth about AWS: model availability is the same in every Region, and
 //! only the inference profiles and the ARNs depend on the configured Region.
 
-pub mod arn;
 pub mod data;
 pub mod loader;
 pub mod routes;
@@ -20,8 +19,6 @@ pub use data::{
 };
 pub use loader::CatalogError;
 pub use routes::routes;
-
-use arn::BedrockArn;
 
 /// The built-in catalog data.
 const BUILTIN_JSON: &str = include_str!("../../data/catalog.json");
@@ -90,37 +87,18 @@ impl Catalog {
         &self.profiles
     }
 
-    /// The model with this id, or with this foundation-model ARN in this Region.
+    /// The model with this id, or with this foundation-model ARN in this Region (the `model_arn`
+    /// the loader built for it).
     pub fn model(&self, id_or_arn: &str) -> Option<&FoundationModel> {
-        let id = match BedrockArn::parse(id_or_arn) {
-            Some(parsed) => self.own_resource(&parsed, arn::FOUNDATION_MODEL, "")?,
-            None => id_or_arn,
-        };
-        self.models.iter().find(|model| model.id() == id)
+        self.models.iter().find(|model| model.id() == id_or_arn || model.model_arn == id_or_arn)
     }
 
     /// The inference profile with this id, or with this inference-profile ARN in this Region and
-    /// account.
+    /// account (the `inference_profile_arn` the loader built for it).
     pub fn profile(&self, id_or_arn: &str) -> Option<&InferenceProfile> {
-        let id = match BedrockArn::parse(id_or_arn) {
-            Some(parsed) => self.own_resource(&parsed, arn::INFERENCE_PROFILE, &self.account_id)?,
-            None => id_or_arn,
-        };
-        self.profiles.iter().find(|profile| profile.id() == id)
-    }
-
-    /// The resource id of an ARN of this type in this catalog's partition, Region and account.
-    fn own_resource<'a>(
-        &self,
-        parsed: &BedrockArn<'a>,
-        resource_type: &str,
-        account_id: &str,
-    ) -> Option<&'a str> {
-        (parsed.resource_type == resource_type
-            && parsed.partition == arn::partition_of(&self.region)
-            && parsed.region == self.region
-            && parsed.account_id == account_id)
-            .then_some(parsed.resource_id)
+        self.profiles
+            .iter()
+            .find(|profile| profile.id() == id_or_arn || profile.inference_profile_arn == id_or_arn)
     }
 }
 
@@ -128,10 +106,26 @@ impl Catalog {
 mod tests {
     use std::collections::HashSet;
 
+    use quarry::model::{
+        BaseModelId, GlobalFoundationModelArn, ModelArn, ModelResource, Partition,
+    };
+
     use super::*;
 
     fn builtin() -> Catalog {
         Catalog::builtin(Catalog::DEFAULT_REGION).expect("the built-in catalog loads")
+    }
+
+    /// The foundation model a profile member ARN points at: a regional or the global ARN.
+    fn member_model(model_arn: &str) -> BaseModelId {
+        if let Ok(global) = model_arn.parse::<GlobalFoundationModelArn>() {
+            return global.base_model().clone();
+        }
+        let arn: ModelArn = model_arn.parse().expect("member arn parses");
+        match arn.resource() {
+            ModelResource::FoundationModel(base) => base.clone(),
+            other => panic!("{model_arn} is a {}, not a foundation model", other.kind()),
+        }
     }
 
     /// Every Region any built-in profile may be called from.
@@ -170,8 +164,11 @@ mod tests {
             assert!(providers.contains(provider), "no {provider} models");
         }
         for model in catalog.models() {
-            assert!(arn::is_model_id(model.id()), "{}", model.id());
-            assert_eq!(model.model_arn, arn::foundation_model_arn("us-east-1", model.id()));
+            let id: BaseModelId = model.id().parse().expect("a Bedrock model id");
+            assert_eq!(
+                model.model_arn,
+                ModelArn::foundation_model(Partition::Aws, "us-east-1", id).to_string()
+            );
             assert!(
                 !model.spec.inference_types_supported.is_empty(),
                 "{} cannot be invoked",
@@ -216,8 +213,7 @@ mod tests {
                 );
                 assert!(!profile.models.is_empty(), "{} has no members", profile.id());
                 for member in &profile.models {
-                    let parsed = BedrockArn::parse(&member.model_arn).expect("member arn parses");
-                    assert_eq!(parsed.resource_id, profile.model_id);
+                    assert_eq!(member_model(&member.model_arn).as_str(), profile.model_id);
                 }
             }
         }
@@ -232,11 +228,9 @@ mod tests {
         assert_eq!(geographies, HashSet::from(["us", "global"]));
         let haiku =
             catalog.profile("us.anthropic.claude-3-5-haiku-20241022-v1:0").expect("US 3.5 Haiku");
-        let regions: Vec<&str> = haiku
-            .models
-            .iter()
-            .map(|m| BedrockArn::parse(&m.model_arn).expect("arn").region)
-            .collect();
+        let arns: Vec<ModelArn> =
+            haiku.models.iter().map(|m| m.model_arn.parse().expect("arn")).collect();
+        let regions: Vec<&str> = arns.iter().map(ModelArn::region).collect();
         assert_eq!(regions, ["us-west-2", "us-east-1", "us-east-2"]);
         assert!(catalog.profile("eu.anthropic.claude-3-7-sonnet-20250219-v1:0").is_none());
     }

@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use quarry::model::{is_foundation_model_identifier, is_inference_profile_identifier};
 use serde::Serialize;
 
 use super::Catalog;
-use super::arn::{self, BedrockArn};
 use super::data::{
     Customization, FoundationModel, InferenceProfile, InferenceType, Modality, ProfileType,
 };
@@ -100,7 +100,7 @@ async fn get_foundation_model(
     identifier: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AwsError> {
     let identifier = path_identifier(identifier, "modelIdentifier")?;
-    if !is_model_identifier(&identifier) {
+    if !is_foundation_model_identifier(&identifier) {
         return Err(constraint_error(
             &identifier,
             "modelIdentifier",
@@ -146,7 +146,7 @@ async fn get_inference_profile(
     identifier: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AwsError> {
     let identifier = path_identifier(identifier, "inferenceProfileIdentifier")?;
-    if !is_profile_identifier(&identifier) {
+    if !is_inference_profile_identifier(&identifier) {
         return Err(constraint_error(
             &identifier,
             "inferenceProfileIdentifier",
@@ -260,39 +260,6 @@ fn check_max_results(value: &str) -> Result<usize, AwsError> {
     })
 }
 
-/// A GetFoundationModel identifier: a model id, or a foundation-model ARN.
-fn is_model_identifier(identifier: &str) -> bool {
-    match BedrockArn::parse(identifier) {
-        Some(parsed) => {
-            parsed.resource_type == arn::FOUNDATION_MODEL
-                && parsed.account_id.is_empty()
-                && (1..=20).contains(&parsed.region.len())
-                && arn::is_model_id(parsed.resource_id)
-        }
-        None => arn::is_model_id(identifier),
-    }
-}
-
-/// A GetInferenceProfile identifier: `[a-zA-Z0-9-:.]+`, optionally behind an inference-profile ARN.
-fn is_profile_identifier(identifier: &str) -> bool {
-    let id = match BedrockArn::parse(identifier) {
-        Some(parsed)
-            if matches!(
-                parsed.resource_type,
-                "inference-profile" | "application-inference-profile"
-            ) && (parsed.account_id.is_empty()
-                || (parsed.account_id.len() == 12
-                    && parsed.account_id.bytes().all(|b| b.is_ascii_digit()))) =>
-        {
-            parsed.resource_id
-        }
-        Some(_) => return false,
-        None => identifier,
-    };
-    !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b':' | b'.'))
-}
-
 /// Where the next ListInferenceProfiles page starts. Opaque to callers (base64url), and bound to
 /// the `type` filter it was issued under so it cannot be replayed against another listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,26 +355,6 @@ mod tests {
                 error.message
             );
         }
-    }
-
-    #[test]
-    fn identifiers_follow_the_api_patterns() {
-        assert!(is_model_identifier("anthropic.claude-3-haiku-20240307-v1:0"));
-        assert!(is_model_identifier(
-            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
-        ));
-        assert!(!is_model_identifier("Claude 3 Haiku"));
-        assert!(!is_model_identifier(
-            "arn:aws:bedrock:us-east-1:000000000000:inference-profile/us.amazon.nova-pro-v1:0"
-        ));
-        assert!(is_profile_identifier("us.amazon.nova-pro-v1:0"));
-        assert!(is_profile_identifier(
-            "arn:aws:bedrock:us-east-1:000000000000:inference-profile/us.amazon.nova-pro-v1:0"
-        ));
-        assert!(!is_profile_identifier("us amazon"));
-        assert!(!is_profile_identifier(
-            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
-        ));
     }
 
     #[test]

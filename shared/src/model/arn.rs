@@ -1,10 +1,13 @@
-//! Bedrock model ARNs: partitions and the resource types InvokeModel accepts as `modelId`.
+//! Bedrock model ARNs: partitions, region names and the resource types InvokeModel accepts as
+//! `modelId`.
 //!
 //! Forms (Bedrock Runtime API reference, InvokeModel `modelId` pattern):
 //! `arn:{partition}:bedrock:{region}::foundation-model/{base-model-id}` and
 //! `arn:{partition}:bedrock:{region}:{account}:{type}/{id}` with type `inference-profile`,
 //! `application-inference-profile`, `provisioned-model`, `custom-model`,
-//! `custom-model-deployment` or `imported-model`.
+//! `custom-model-deployment` or `imported-model`. Global cross-region inference adds the
+//! region-less `arn:{partition}:bedrock:::foundation-model/{base-model-id}`
+//! ([`GlobalFoundationModelArn`]), which is not a `modelId`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -66,13 +69,18 @@ impl fmt::Display for Partition {
     }
 }
 
-/// True when `region` looks like an AWS region name (`us-east-1`, `ap-southeast-7`).
+/// True when `region` is shaped like an AWS region name: two or more lowercase words and a one-
+/// or two-digit number joined by `-`, at most 20 characters (`us-east-1`, `us-gov-west-1`,
+/// `ap-southeast-7`). Says nothing about whether the region exists.
 pub(crate) fn is_region_name(region: &str) -> bool {
+    let Some((words, number)) = region.rsplit_once('-') else {
+        return false;
+    };
     region.len() <= 20
-        && region.contains('-')
-        && region.starts_with(|c: char| c.is_ascii_lowercase())
-        && region.ends_with(|c: char| c.is_ascii_digit())
-        && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && words.split('-').count() >= 2
+        && words.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 /// What a Bedrock model ARN points at.
@@ -209,9 +217,12 @@ impl FromStr for ModelArn {
     fn from_str(arn: &str) -> Result<Self, ModelIdError> {
         let bad = |problem: String| ModelIdError::Arn { arn: arn.to_owned(), problem };
         let fields: Vec<&str> = arn.splitn(6, ':').collect();
-        let [_, partition, service, region, account_id, resource] = fields[..] else {
+        let [scheme, partition, service, region, account_id, resource] = fields[..] else {
             return Err(bad("it has fewer than six `:`-separated fields".to_owned()));
         };
+        if scheme != "arn" {
+            return Err(bad(format!("it starts with `{scheme}:`, not `arn:`")));
+        }
         let partition = Partition::from_name(partition).ok_or_else(|| {
             bad(format!("partition `{partition}` is not aws, aws-us-gov or aws-cn"))
         })?;
@@ -234,6 +245,69 @@ impl FromStr for ModelArn {
             account_id: account_id.to_owned(),
             resource,
         })
+    }
+}
+
+/// The region-less foundation-model ARN `arn:{partition}:bedrock:::foundation-model/{base}`.
+///
+/// A global cross-region inference profile lists it among its models, next to the foundation
+/// model of the source region, and its IAM policy grants it under `aws:RequestedRegion` =
+/// `unspecified` (Bedrock User Guide, "Global cross-Region inference"). Bedrock reaches it only
+/// through a global profile, so it is not a `modelId` and not a [`ModelArn`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GlobalFoundationModelArn {
+    partition: Partition,
+    base: BaseModelId,
+}
+
+impl GlobalFoundationModelArn {
+    /// `arn:{partition}:bedrock:::foundation-model/{base}`.
+    pub fn new(partition: Partition, base: BaseModelId) -> Self {
+        GlobalFoundationModelArn { partition, base }
+    }
+
+    /// The partition (`aws` for every global profile today).
+    pub fn partition(&self) -> Partition {
+        self.partition
+    }
+
+    /// The foundation model.
+    pub fn base_model(&self) -> &BaseModelId {
+        &self.base
+    }
+}
+
+impl fmt::Display for GlobalFoundationModelArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arn:{}:bedrock:::foundation-model/{}", self.partition, self.base)
+    }
+}
+
+impl FromStr for GlobalFoundationModelArn {
+    type Err = ModelIdError;
+
+    fn from_str(arn: &str) -> Result<Self, ModelIdError> {
+        let bad = |problem: String| ModelIdError::GlobalArn { arn: arn.to_owned(), problem };
+        let fields: Vec<&str> = arn.splitn(6, ':').collect();
+        let ["arn", partition, "bedrock", region, account_id, resource] = fields[..] else {
+            return Err(bad("it does not start with `arn:{partition}:bedrock:`".to_owned()));
+        };
+        let partition = Partition::from_name(partition).ok_or_else(|| {
+            bad(format!("partition `{partition}` is not aws, aws-us-gov or aws-cn"))
+        })?;
+        if !region.is_empty() {
+            return Err(bad(format!("it names region `{region}`; the global model has none")));
+        }
+        if !account_id.is_empty() {
+            return Err(bad(format!(
+                "it names account `{account_id}`; a foundation model has none"
+            )));
+        }
+        let id = resource.strip_prefix("foundation-model/").ok_or_else(|| {
+            bad(format!("the resource `{resource}` is not `foundation-model/{{id}}`"))
+        })?;
+        let base = id.parse().map_err(|e| bad(problem_of(e)))?;
+        Ok(GlobalFoundationModelArn { partition, base })
     }
 }
 
@@ -288,7 +362,9 @@ fn is_opaque_id(id: &str) -> bool {
 fn problem_of(error: ModelIdError) -> String {
     match error {
         ModelIdError::Empty => "the resource id is empty".to_owned(),
-        ModelIdError::Malformed { problem, .. } | ModelIdError::Arn { problem, .. } => problem,
+        ModelIdError::Malformed { problem, .. }
+        | ModelIdError::Arn { problem, .. }
+        | ModelIdError::GlobalArn { problem, .. } => problem,
     }
 }
 
@@ -328,6 +404,94 @@ mod tests {
         );
         assert_eq!(arn.account_id(), Some("123456789012"));
         assert_eq!(arn.resource().kind(), "inference profile");
+    }
+
+    #[test]
+    fn govcloud_and_china_regions_live_in_their_own_partitions() {
+        assert_eq!(Partition::of_region("us-east-1"), Some(Partition::Aws));
+        assert_eq!(Partition::of_region("us-gov-west-1"), Some(Partition::AwsUsGov));
+        assert_eq!(Partition::of_region("cn-north-1"), Some(Partition::AwsCn));
+        let base: BaseModelId = "anthropic.claude-3-haiku-20240307-v1:0".parse().expect("id");
+        assert_eq!(
+            ModelArn::foundation_model(Partition::AwsUsGov, "us-gov-west-1", base).to_string(),
+            "arn:aws-us-gov:bedrock:us-gov-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+        );
+    }
+
+    #[test]
+    fn region_names_are_recognised_and_garbage_is_not() {
+        for region in
+            ["us-east-1", "us-gov-west-1", "ap-southeast-4", "eu-central-2", "us-iso-east-1"]
+        {
+            assert!(is_region_name(region), "{region}");
+        }
+        for bad in ["", "us", "us-east", "US-EAST-1", "us-east-1a", "local", "us--1", "us-east-123"]
+        {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_inference_profile_arn_round_trips_through_parse() {
+        let profile: InferenceProfileId =
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0".parse().expect("profile");
+        let arn = ModelArn::inference_profile(Partition::Aws, "us-east-1", "123456789012", profile)
+            .to_string();
+        assert_eq!(
+            arn,
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
+        );
+        let parsed: ModelArn = arn.parse().expect("a bedrock arn");
+        assert_eq!(parsed.region(), "us-east-1");
+        assert_eq!(parsed.account_id(), Some("123456789012"));
+        let ModelResource::InferenceProfile(id) = parsed.resource() else {
+            panic!("parsed as {parsed:?}");
+        };
+        assert_eq!(id.to_string(), "us.anthropic.claude-3-5-haiku-20241022-v1:0");
+    }
+
+    #[test]
+    fn non_bedrock_or_malformed_arns_do_not_parse() {
+        for bad in [
+            "arn:aws:s3:::bucket/key",
+            "arn:aws:bedrock:us-east-1::foundation-model",
+            "arn:aws:bedrock:us-east-1::foundation-model/",
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "urn:aws:bedrock:us-east-1::foundation-model/x.y",
+        ] {
+            assert!(bad.parse::<ModelArn>().is_err(), "{bad}");
+            assert!(bad.parse::<GlobalFoundationModelArn>().is_err(), "{bad}");
+        }
+    }
+
+    /// The third resource of the documented global-profile policy: "Global cross-Region
+    /// inference", https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html
+    #[test]
+    fn the_regionless_global_foundation_model_arn() {
+        let documented =
+            "arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0";
+        let base: BaseModelId = "anthropic.claude-sonnet-4-20250514-v1:0".parse().expect("id");
+        let built = GlobalFoundationModelArn::new(Partition::Aws, base.clone());
+        assert_eq!(built.to_string(), documented);
+        let parsed: GlobalFoundationModelArn = documented.parse().expect("regionless arn parses");
+        assert_eq!(parsed, built);
+        assert_eq!((parsed.partition(), parsed.base_model()), (Partition::Aws, &base));
+        // It names no region, so it is not a modelId InvokeModel accepts.
+        assert!(documented.parse::<ModelArn>().is_err());
+
+        let regional =
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0";
+        assert_eq!(
+            regional.parse::<GlobalFoundationModelArn>().expect_err("regional").to_string(),
+            format!(
+                "`{regional}` is not a global foundation-model ARN: it names region `us-east-1`; the global model has none; \
+expected `arn:{{aws|aws-us-gov|aws-cn}}:bedrock:::foundation-model/{{base-model-id}}`"
+            )
+        );
+        let profile =
+            "arn:aws:bedrock:::inference-profile/global.anthropic.claude-sonnet-4-20250514-v1:0";
+        let err = profile.parse::<GlobalFoundationModelArn>().expect_err("not a model");
+        assert!(err.to_string().contains("is not `foundation-model/{id}`"), "{err}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::model::arn::{ModelArn, ModelResource, Partition};
+use crate::model::arn::{GlobalFoundationModelArn, ModelArn, ModelResource, Partition};
 use crate::model::geography::Routing;
 use crate::model::id::{BaseModelId, InferenceProfileId, ModelId};
 
@@ -286,7 +286,7 @@ fn profile_grant(
                 ])),
             ),
             PolicyStatement::allow_invoke(
-                vec![foundation_model_arn(at.partition, "", base)],
+                vec![GlobalFoundationModelArn::new(at.partition, base.clone()).to_string()],
                 Some(Condition::string_equals([
                     (REQUESTED_REGION_KEY, "unspecified"),
                     (INFERENCE_PROFILE_ARN_KEY, profile_arn.as_str()),
@@ -297,10 +297,9 @@ fn profile_grant(
     Ok(InvokeGrant { statements, needs_underlying_model_grant: false })
 }
 
-/// `arn:{partition}:bedrock:{region}::foundation-model/{base}`; an empty region gives the
-/// region-less global foundation model ARN.
+/// `arn:{partition}:bedrock:{region}::foundation-model/{base}`.
 fn foundation_model_arn(partition: Partition, region: &str, base: &BaseModelId) -> String {
-    format!("arn:{partition}:bedrock:{region}::foundation-model/{base}")
+    ModelArn::foundation_model(partition, region, base.clone()).to_string()
 }
 
 /// Reads an IAM `Action`/`Resource` value: one string or a list of strings.

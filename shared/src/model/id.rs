@@ -35,6 +35,11 @@ with resource type foundation-model (no account), inference-profile, application
 provisioned-model, custom-model, custom-model-deployment or imported-model"
     )]
     Arn { arn: String, problem: String },
+    /// The string is not a region-less global foundation-model ARN.
+    #[error(
+        "`{arn}` is not a global foundation-model ARN: {problem}; expected `arn:{{aws|aws-us-gov|aws-cn}}:bedrock:::foundation-model/{{base-model-id}}`"
+    )]
+    GlobalArn { arn: String, problem: String },
 }
 
 /// A base (foundation) model id: `provider.model-name[:version[:context]]`, e.g.
@@ -423,6 +428,22 @@ mod tests {
             assert_eq!(parsed.base_model(), Some(base));
             assert_eq!(parsed.geography(), None);
             assert_eq!(parsed.region(), None);
+        }
+    }
+
+    #[test]
+    fn base_model_ids_follow_the_bedrock_identifier_pattern() {
+        for id in [
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "amazon.nova-pro-v1:0:300k",
+            "amazon.titan-embed-text-v1",
+            "deepseek.r1-v1:0",
+            "mistral.mistral-7b-instruct-v0:2",
+        ] {
+            assert!(id.parse::<BaseModelId>().is_ok(), "{id}");
+        }
+        for bad in ["", "claude", "Anthropic.Claude", "a.b:c:d:e", "a..b", "a.b c", "a.b:"] {
+            assert!(bad.parse::<BaseModelId>().is_err(), "{bad}");
         }
     }
 

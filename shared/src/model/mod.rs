@@ -5,8 +5,9 @@ pub mod family;
 pub mod geography;
 pub mod iam;
 pub mod id;
+pub mod identifier;
 
-pub use arn::{ModelArn, ModelResource, Partition};
+pub use arn::{GlobalFoundationModelArn, ModelArn, ModelResource, Partition};
 pub use family::{Family, FamilyError};
 pub use geography::{Geography, Routing};
 pub use iam::{
@@ -14,3 +15,4 @@ pub use iam::{
     PolicyStatement, invoke_resources,
 };
 pub use id::{BaseModelId, InferenceProfileId, ModelId, ModelIdError};
+pub use identifier::{is_foundation_model_identifier, is_inference_profile_identifier};
