@@ -28,8 +28,8 @@ pub async fn converse(
     request: &ChatRequest,
     options: &CallOptions,
 ) -> Result<ChatResponse, CallError> {
-    let parts = ConverseParts::from_request(request, model.family().ok())
-        .map_err(CallError::Converse)?;
+    let parts =
+        ConverseParts::from_request(request, model.family().ok()).map_err(CallError::Converse)?;
     let budget = CallBudget::start(client, options)?;
     let call = parts.apply_to_converse(client.converse().model_id(model.to_string())).customize();
     let output = budget.apply(call).send().await.map_err(|error| budget.error(&error))?;
@@ -318,7 +318,8 @@ mod tests {
     async fn usage_comes_from_the_headers_when_the_body_has_none() {
         // The text-completion response of the AWS page "Mistral AI models"
         // (model-parameters-mistral-text-completion): `outputs[].text`, `stop_reason`, no counts.
-        let body = json!({"outputs": [{"text": " The warranty lasts two years.", "stop_reason": "stop"}]});
+        let body =
+            json!({"outputs": [{"text": " The warranty lasts two years.", "stop_reason": "stop"}]});
         let bedrock = StubBedrock::answering(
             serde_json::to_vec(&body).expect("body"),
             &[

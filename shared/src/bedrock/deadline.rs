@@ -139,8 +139,9 @@ mod tests {
         assert_eq!(timeouts.operation_attempt_timeout(), Some(Duration::from_secs(20)), "kept");
 
         let shorter = TimeoutConfig::builder().operation_timeout(Duration::from_secs(5)).build();
-        let budget = CallBudget::start(&client(shorter), &CallOptions::within(Duration::from_secs(30)))
-            .expect("time is left");
+        let budget =
+            CallBudget::start(&client(shorter), &CallOptions::within(Duration::from_secs(30)))
+                .expect("time is left");
         let operation = budget.timeouts.and_then(|t| t.operation_timeout());
         assert_eq!(operation, Some(Duration::from_secs(5)));
     }

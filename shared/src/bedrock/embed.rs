@@ -85,3 +85,136 @@ async fn send(
     let output = budget.apply(operation).send().await.map_err(|error| budget.error(&error))?;
     Ok((index, output.body.into_inner(), headers.counts().input))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+    use serde_json::json;
+
+    use super::*;
+    use crate::bedrock::test_support::{StubBedrock, client, local, model};
+    use crate::error::BedrockErrorKind;
+
+    const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
+
+    fn five_texts() -> Vec<String> {
+        [
+            "The warranty lasts two years.",
+            "Returns are accepted within 30 days.",
+            "The office opens at 9am.",
+            "Parking is free for visitors.",
+            "The cafeteria serves lunch from noon.",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    fn request_256() -> EmbedRequest {
+        EmbedRequest { dimensions: Some(256), ..EmbedRequest::documents(five_texts()) }
+    }
+
+    #[tokio::test]
+    async fn titan_v2_vectors_come_back_in_input_order() {
+        let server = local("").await;
+        let client = client(&server, RetryConfig::disabled());
+        let options = EmbedOptions { concurrency: 2, ..EmbedOptions::default() };
+        let embeddings = embed(&client, &model(TITAN_V2), &request_256(), &options)
+            .await
+            .expect("the local endpoint embeds");
+        assert_eq!(embeddings.dimension, 256);
+        let expected: Vec<Vec<f32>> = five_texts()
+            .iter()
+            .map(|text| quarry_local::models::embedding::embed(text, 256))
+            .collect();
+        assert_eq!(embeddings.vectors, expected);
+        assert!(embeddings.input_tokens.is_some_and(|n| n >= 5), "{:?}", embeddings.input_tokens);
+        assert_eq!(server.faults().calls(), 5, "Titan embeds one text per call");
+    }
+
+    #[tokio::test]
+    async fn no_more_calls_are_in_flight_than_the_concurrency() {
+        // Every call waits 300 ms: five calls two at a time take three rounds, not one and not five.
+        let server = local("latency_ms=300").await;
+        let client = client(&server, RetryConfig::disabled());
+        let options = EmbedOptions { concurrency: 2, ..EmbedOptions::default() };
+        let started = Instant::now();
+        let embeddings =
+            embed(&client, &model(TITAN_V2), &request_256(), &options).await.expect("embeds");
+        let elapsed = started.elapsed();
+        assert_eq!(embeddings.vectors.len(), 5);
+        assert!(elapsed >= Duration::from_millis(900), "bounded: {elapsed:?}");
+        assert!(elapsed < Duration::from_millis(1_500), "concurrent: {elapsed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_fails_the_batch_with_its_classification() {
+        let server = local("throttle_every=3").await;
+        let client = client(&server, RetryConfig::disabled());
+        let options = EmbedOptions { concurrency: 1, ..EmbedOptions::default() };
+        let error = embed(&client, &model(TITAN_V2), &request_256(), &options)
+            .await
+            .expect_err("the third call is throttled");
+        assert_eq!(error.as_bedrock().map(|e| e.kind), Some(BedrockErrorKind::Throttling));
+        assert_eq!(server.faults().calls(), 3, "the batch stops at the first failure");
+    }
+
+    #[tokio::test]
+    async fn invalid_requests_are_refused_before_any_call() {
+        let server = local("").await;
+        let client = client(&server, RetryConfig::disabled());
+        let options = EmbedOptions::default();
+        let unknown = embed(
+            &client,
+            &model("anthropic.claude-3-haiku-20240307-v1:0"),
+            &request_256(),
+            &options,
+        )
+        .await
+        .expect_err("not an embedding model");
+        assert!(
+            matches!(unknown, CallError::Embed(EmbedError::UnknownModel { .. })),
+            "{unknown:?}"
+        );
+        let too_big = EmbedRequest { dimensions: Some(300), ..request_256() };
+        let error =
+            embed(&client, &model(TITAN_V2), &too_big, &options).await.expect_err("no 300 dims");
+        assert!(matches!(error, CallError::Embed(EmbedError::UnsupportedDimensions { .. })));
+        assert_eq!(error.http_status(), 400);
+        assert_eq!(server.faults().calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn cohere_input_tokens_come_from_the_header() {
+        // The `embeddings_floats` response of the AWS page "Cohere Embed models"
+        // (model-parameters-embed): `embeddings`, `id`, `response_type`, `texts`; no token count.
+        let texts = ["The warranty lasts two years.", "Returns are accepted within 30 days."];
+        let body = json!({
+            "embeddings": [vec![0.018_f32; 1024], vec![-0.021_f32; 1024]],
+            "id": "f3c5d5e0-8c1b-4a1e-9a3d-2b7c4e6f8a90",
+            "response_type": "embeddings_floats",
+            "texts": texts,
+        });
+        let bedrock = StubBedrock::answering(
+            serde_json::to_vec(&body).expect("body"),
+            &[("content-type", "application/json"), ("x-amzn-bedrock-input-token-count", "14")],
+        );
+        let request = EmbedRequest::documents(texts.map(str::to_owned).to_vec());
+        let embeddings = embed(
+            &bedrock.client(),
+            &model("cohere.embed-english-v3"),
+            &request,
+            &EmbedOptions::default(),
+        )
+        .await
+        .expect("embeds");
+        assert_eq!(embeddings.vectors.len(), 2);
+        assert_eq!(embeddings.vectors[1][0], -0.021);
+        assert_eq!(embeddings.input_tokens, Some(14));
+        let sent = bedrock.requests();
+        assert_eq!(sent.len(), 1, "Cohere takes both texts in one call");
+        assert_eq!(sent[0].json()["texts"], json!(texts));
+        assert_eq!(sent[0].json()["input_type"], "search_document");
+    }
+}

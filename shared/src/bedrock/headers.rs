@@ -47,7 +47,8 @@ impl Intercept for TokenCountHeaders {
     ) -> Result<(), BoxError> {
         let headers = context.response().headers();
         let count = |name: &str| headers.get(name).and_then(|value| value.trim().parse().ok());
-        let counts = TokenCounts { input: count(INPUT_TOKEN_COUNT), output: count(OUTPUT_TOKEN_COUNT) };
+        let counts =
+            TokenCounts { input: count(INPUT_TOKEN_COUNT), output: count(OUTPUT_TOKEN_COUNT) };
         *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = counts;
         Ok(())
     }

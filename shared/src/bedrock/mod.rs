@@ -177,11 +177,7 @@ mod tests {
     #[test]
     fn statuses_and_retryability_say_whose_fault_it_is() {
         let cases: Vec<(CallError, u16, bool)> = vec![
-            (
-                CallError::Adapter(AdapterError::NoAdapter { model: "x.y-v1".into() }),
-                400,
-                false,
-            ),
+            (CallError::Adapter(AdapterError::NoAdapter { model: "x.y-v1".into() }), 400, false),
             (
                 CallError::Adapter(AdapterError::Unsupported {
                     family: Family::Meta,
@@ -198,11 +194,7 @@ mod tests {
                 502,
                 false,
             ),
-            (
-                CallError::Converse(ConverseError::Missing { path: "messages".into() }),
-                400,
-                false,
-            ),
+            (CallError::Converse(ConverseError::Missing { path: "messages".into() }), 400, false),
             (
                 CallError::ConverseAnswer(ConverseError::Missing { path: "output".into() }),
                 502,
@@ -257,5 +249,64 @@ mod tests {
         let inside_margin =
             CallOptions::before(SystemTime::now() + Duration::from_millis(100), margin);
         assert!(inside_margin.deadline.expect("a deadline") <= Instant::now());
+    }
+
+    #[tokio::test]
+    async fn a_passed_deadline_fails_every_call_without_sending_anything() {
+        use test_support::{HAIKU, client, local, model, warranty_question};
+        let server = local("").await;
+        let client = client(&server, test_support::standard_retries());
+        let options = CallOptions { deadline: Some(Instant::now()) };
+        let (haiku, request) = (model(HAIKU), warranty_question());
+        let errors = [
+            converse(&client, &haiku, &request, &options).await.err(),
+            converse_stream(&client, &haiku, &request, &options).await.err(),
+            invoke_native(&client, &haiku, &request, &options).await.err(),
+            invoke_native_stream(&client, &haiku, &request, &options).await.err(),
+            embed(
+                &client,
+                &model("amazon.titan-embed-text-v2:0"),
+                &crate::embed::EmbedRequest::query("How long is the warranty?"),
+                &EmbedOptions { call: options, ..EmbedOptions::default() },
+            )
+            .await
+            .err(),
+        ];
+        for error in errors {
+            assert!(matches!(error, Some(CallError::DeadlineExceeded)), "{error:?}");
+        }
+        assert_eq!(server.faults().calls(), 0, "nothing reached Bedrock");
+    }
+
+    #[tokio::test]
+    async fn a_deadline_shorter_than_the_answer_ends_the_call_in_time() {
+        use test_support::{HAIKU, client, local, model, warranty_question};
+        let server = local("latency_ms=3000").await;
+        let client = client(&server, test_support::standard_retries());
+        let started = Instant::now();
+        let options = CallOptions::within(Duration::from_millis(300));
+        let error = converse(&client, &model(HAIKU), &warranty_question(), &options)
+            .await
+            .expect_err("the model is slower than the deadline");
+        assert!(matches!(error, CallError::DeadlineExceeded), "{error:?}");
+        assert_eq!(error.http_status(), 504);
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+        assert!(elapsed < Duration::from_millis(1_500), "no hang, no retry past it: {elapsed:?}");
+
+        let started = Instant::now();
+        let error = embed(
+            &client,
+            &model("amazon.titan-embed-text-v2:0"),
+            &crate::embed::EmbedRequest::query("How long is the warranty?"),
+            &EmbedOptions {
+                call: CallOptions::within(Duration::from_millis(300)),
+                ..EmbedOptions::default()
+            },
+        )
+        .await
+        .expect_err("slower than the deadline");
+        assert!(matches!(error, CallError::DeadlineExceeded), "{error:?}");
+        assert!(started.elapsed() < Duration::from_millis(1_500), "{:?}", started.elapsed());
     }
 }

@@ -67,7 +67,10 @@ fn find_key<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
 
 /// Merges a later outcome into an earlier one: once intervened, always intervened; the latest
 /// trace wins.
-pub(crate) fn merge(earlier: Option<GuardrailOutcome>, later: GuardrailOutcome) -> GuardrailOutcome {
+pub(crate) fn merge(
+    earlier: Option<GuardrailOutcome>,
+    later: GuardrailOutcome,
+) -> GuardrailOutcome {
     match earlier {
         Some(earlier) => GuardrailOutcome {
             intervened: earlier.intervened || later.intervened,
@@ -115,8 +118,11 @@ mod tests {
 
     #[test]
     fn parameters_carry_the_guardrail_and_ask_for_a_trace_only_when_wanted() {
-        let guardrail =
-            GuardrailConfig { identifier: "gr-abc123".into(), version: "DRAFT".into(), trace: true };
+        let guardrail = GuardrailConfig {
+            identifier: "gr-abc123".into(),
+            version: "DRAFT".into(),
+            trace: true,
+        };
         let parameters = GuardrailParameters::of(Some(&guardrail));
         assert_eq!(parameters.identifier.as_deref(), Some("gr-abc123"));
         assert_eq!(parameters.version.as_deref(), Some("DRAFT"));

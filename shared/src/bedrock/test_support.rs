@@ -56,7 +56,7 @@ pub(crate) fn model(id: &str) -> ModelId {
 pub(crate) fn warranty_question() -> ChatRequest {
     ChatRequest {
         system: vec![SystemBlock::Text {
-            text: format!("{WARRANTY} Returns are accepted within 30 days.")
+            text: format!("{WARRANTY} Returns are accepted within 30 days."),
         }],
         ..ChatRequest::from_user_text("How long is the warranty?")
     }
