@@ -6,8 +6,11 @@
 //! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
 //! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
+//! - [`bedrock`]: the Bedrock calls (Converse, native InvokeModel, streams, embeddings) on a
+//!   prebuilt client, bounded by a deadline, failing with one `CallError`.
 
 pub mod adapters;
+pub mod bedrock;
 pub mod chat;
 pub mod embed;
 pub mod error;
