@@ -1,11 +1,13 @@
 //! Model identity: ids, inference profiles, ARNs, provider families and the IAM resources to invoke them.
 
+pub mod allowlist;
 pub mod arn;
 pub mod family;
 pub mod geography;
 pub mod iam;
 pub mod id;
 
+pub use allowlist::{AllowedModel, Allowlist, ResolveError, known_without_catalog};
 pub use arn::{ModelArn, ModelResource, Partition};
 pub use family::{Family, FamilyError};
 pub use geography::{Geography, Routing};
