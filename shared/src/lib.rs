@@ -5,10 +5,12 @@
 //! - [`adapters`]: native InvokeModel bodies per provider family.
 //! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
 //! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
+//! - [`config`]: `quarry.toml` (schema, validation) and the settings each function gets from it.
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
 
 pub mod adapters;
 pub mod chat;
+pub mod config;
 pub mod embed;
 pub mod error;
 pub mod model;
