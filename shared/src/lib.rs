@@ -5,6 +5,7 @@
 //! - [`adapters`]: native InvokeModel bodies per provider family.
 //! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
 //! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
+//! - [`config`]: `quarry.toml` (schema, validation) and the settings each function gets from it.
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
 //! - [`bedrock`]: the Bedrock calls (Converse, native InvokeModel, streams, embeddings) on a
 //!   prebuilt client, bounded by a deadline, failing with one `CallError`.
@@ -12,6 +13,7 @@
 pub mod adapters;
 pub mod bedrock;
 pub mod chat;
+pub mod config;
 pub mod embed;
 pub mod error;
 pub mod model;

@@ -1,5 +1,6 @@
 //! Model identity: ids, inference profiles, ARNs, provider families and the IAM resources to invoke them.
 
+pub mod allowlist;
 pub mod arn;
 pub mod family;
 pub mod geography;
@@ -7,6 +8,7 @@ pub mod iam;
 pub mod id;
 pub mod identifier;
 
+pub use allowlist::{AllowedModel, Allowlist, ResolveError, known_without_catalog};
 pub use arn::{GlobalFoundationModelArn, ModelArn, ModelResource, Partition};
 pub use family::{Family, FamilyError};
 pub use geography::{Geography, Routing};
