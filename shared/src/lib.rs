@@ -5,6 +5,8 @@
 //! - [`adapters`]: native InvokeModel bodies per provider family.
 //! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
 //! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
+//! - [`openai`]: OpenAI-compatible wire types (chat completions, streaming chunks, embeddings,
+//!   models, errors) and their mapping to [`chat`] and [`embed`].
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
 
 pub mod adapters;
@@ -12,4 +14,5 @@ pub mod chat;
 pub mod embed;
 pub mod error;
 pub mod model;
+pub mod openai;
 pub mod prompt;
