@@ -14,10 +14,16 @@
 //! function's.
 
 pub mod chat;
+pub mod embeddings;
 pub mod error;
+pub mod models;
+pub mod stream;
 
 pub use chat::{
     ChatCompletion, ChatCompletionRequest, ChatMessage, CompletionMeta, CompletionUsage,
     FinishReason, MessageContent, MessageRole, StreamOptions,
 };
+pub use embeddings::{EmbeddingRequest, EmbeddingResponse, EmbeddingVector, EncodingFormat};
 pub use error::{ErrorResponse, ErrorType, OpenAiError};
+pub use models::{Model, ModelList};
+pub use stream::{ChatCompletionChunk, ChunkEncoder, SSE_DONE, sse_data};
