@@ -6,6 +6,8 @@
 //! - [`embed`]: embedding bodies per provider (Titan, Cohere) and the batching planner.
 //! - [`prompt`]: prompt templates, the RAG prompt with numbered sources, citations, token budgets.
 //! - [`config`]: `quarry.toml` (schema, validation) and the settings each function gets from it.
+//! - [`openai`]: OpenAI-compatible wire types (chat completions, streaming chunks, embeddings,
+//!   models, errors) and their mapping to [`chat`] and [`embed`].
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
 //! - [`bedrock`]: the Bedrock calls (Converse, native InvokeModel, streams, embeddings) on a
 //!   prebuilt client, bounded by a deadline, failing with one `CallError`.
@@ -17,4 +19,5 @@ pub mod config;
 pub mod embed;
 pub mod error;
 pub mod model;
+pub mod openai;
 pub mod prompt;
