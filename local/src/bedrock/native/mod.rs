@@ -10,10 +10,20 @@
 //! chat-completion shape in [`chat_completion`]). Embedding bodies: [`titan_embed`],
 //! [`cohere_embed`]. [`schema`] words validation errors like Bedrock's schema validator.
 
+pub mod ai21;
+pub mod anthropic;
 pub mod chat;
+pub mod chat_completion;
+pub mod cohere_command;
 pub mod cohere_embed;
+pub mod deepseek;
+pub mod meta;
+pub mod mistral;
+pub mod nova;
+pub mod openai;
 pub mod schema;
 pub mod titan_embed;
+pub mod titan_text;
 
 use quarry::chat::ChatRequest;
 use quarry::embed::EmbeddingModel;
@@ -104,7 +114,22 @@ const CHAT_FAMILIES: &str = "Anthropic Claude (Messages), Amazon Nova (messages-
 
 /// The body format of `model`, or a ValidationException naming what the endpoint does speak.
 pub fn format_for(model: &ModelRef) -> Result<Box<dyn NativeFormat>, AwsError> {
+    let base = model.base_id.as_str();
+    let chat = |format: Box<dyn ChatFormat>| -> Result<Box<dyn NativeFormat>, AwsError> {
+        Ok(Box::new(ChatNative(format)))
+    };
     match model.model {
+        LocalModel::Chat(Family::Anthropic) => chat(Box::new(anthropic::Anthropic::new(base))),
+        LocalModel::Chat(Family::AmazonNova) => chat(Box::new(nova::Nova)),
+        LocalModel::Chat(Family::AmazonTitanText) => {
+            chat(Box::new(titan_text::TitanText::for_model(base)))
+        }
+        LocalModel::Chat(Family::Meta) => chat(Box::new(meta::Llama::for_model(base))),
+        LocalModel::Chat(Family::Mistral) => chat(mistral::for_model(base)),
+        LocalModel::Chat(Family::CohereCommand) => chat(Box::new(cohere_command::CohereCommand)),
+        LocalModel::Chat(Family::Ai21) => chat(Box::new(ai21::jamba(base))),
+        LocalModel::Chat(Family::DeepSeek) => chat(Box::new(deepseek::DeepSeek)),
+        LocalModel::Chat(Family::OpenAi) => chat(Box::new(openai::gpt_oss(base))),
         LocalModel::TitanEmbedV2 => Ok(Box::new(titan_embed::TitanEmbed::V2)),
         LocalModel::TitanEmbedG1 => Ok(Box::new(titan_embed::TitanEmbed::G1)),
         LocalModel::CohereEmbed(embedding) => Ok(Box::new(cohere_embed::CohereEmbed(embedding))),
@@ -114,7 +139,7 @@ pub fn format_for(model: &ModelRef) -> Result<Box<dyn NativeFormat>, AwsError> {
             model.requested,
             EmbeddingModel::supported_ids()
         ))),
-        LocalModel::ConverseOnly | LocalModel::Chat(_) => Err(AwsError::validation(format!(
+        LocalModel::ConverseOnly => Err(AwsError::validation(format!(
             "The local Bedrock endpoint has no native InvokeModel body for {}; call it through Converse, or InvokeModel a model of a supported family: {CHAT_FAMILIES}, or {LOCAL_TEXT_MODEL} (Anthropic Messages body).",
             model.requested
         ))),
@@ -159,10 +184,21 @@ mod tests {
     #[test]
     fn every_chat_family_and_embedding_model_has_a_format() {
         for id in [
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "amazon.nova-lite-v1:0",
+            "amazon.titan-text-express-v1",
+            "meta.llama3-8b-instruct-v1:0",
+            "mistral.mistral-7b-instruct-v0:2",
+            "mistral.mistral-large-2407-v1:0",
+            "cohere.command-r-v1:0",
+            "ai21.jamba-1-5-mini-v1:0",
+            "deepseek.r1-v1:0",
+            "openai.gpt-oss-20b-1:0",
             "amazon.titan-embed-text-v2:0",
             "amazon.titan-embed-text-v1",
             "cohere.embed-english-v3",
             "cohere.embed-v4:0",
+            LOCAL_TEXT_MODEL,
             "local.embed-v1",
         ] {
             assert!(format(id).is_ok(), "{id}");
