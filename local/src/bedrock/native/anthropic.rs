@@ -408,17 +408,21 @@ mod tests {
         haiku().parse(body.to_string().as_bytes())
     }
 
-    /// The request example of "Anthropic Claude Messages API" on the Bedrock user guide.
+    /// The native request of the AWS code example "Invoke Anthropic Claude on Amazon Bedrock using
+    /// the Invoke Model API"
+    /// (https://docs.aws.amazon.com/bedrock/latest/userguide/bedrock-runtime_example_bedrock-runtime_InvokeModel_AnthropicClaude_section.html).
     #[test]
     fn the_documented_request_reads_into_a_unified_request() {
+        let prompt = "Describe the purpose of a 'hello world' program in one line.";
         let request = parse(json!({
             "anthropic_version": "bedrock-2023-05-31",
-            "max_tokens": 1024,
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello world"}]}]
+            "max_tokens": 512,
+            "temperature": 0.5,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
         }))
         .expect("documented body");
-        assert_eq!(request.max_tokens, Some(1024));
-        assert_eq!(request.messages, [Message::user("Hello world")]);
+        assert_eq!((request.max_tokens, request.temperature), (Some(512), Some(0.5)));
+        assert_eq!(request.messages, [Message::user(prompt)]);
     }
 
     #[test]

@@ -266,7 +266,8 @@ mod tests {
         request
     }
 
-    /// The request fields of the Command R / R+ page: message, chat_history, documents, preamble.
+    /// The request fields of the Command R / R+ page (message, chat_history, documents, preamble,
+    /// max_tokens, temperature, p, k); the values are ours.
     #[test]
     fn the_documented_fields_read_into_a_unified_request() {
         let request = CohereCommand

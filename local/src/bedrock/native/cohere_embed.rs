@@ -209,7 +209,7 @@ mod tests {
         format.answer(body.to_string().as_bytes())
     }
 
-    /// The v3 request of "Cohere Embed v3": texts, input_type, truncate.
+    /// The v3 request fields of "Cohere Embed v3" (texts, input_type, truncate); the texts are ours.
     #[test]
     fn the_documented_v3_request_gets_1024_dimension_float_vectors() {
         let texts = ["The warranty lasts two years.", "Returns are free."];

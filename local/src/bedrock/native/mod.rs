@@ -174,8 +174,111 @@ pub fn unix_seconds() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use quarry::chat::ToolSpec;
+    use serde_json::json;
+
     use super::*;
     use crate::bedrock::model_id::AnyWellFormedId;
+
+    /// A documented response or stream fixture of `shared` (see its README for the doc pages).
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../shared/tests/fixtures/adapters/",
+                $name
+            ))
+        };
+    }
+
+    /// The keys of a JSON object, without Bedrock's metrics.
+    fn keys(value: &Value) -> BTreeSet<String> {
+        value
+            .as_object()
+            .map(|o| o.keys().filter(|k| !k.starts_with("amazon-bedrock")).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// What tells one stream chunk's kind from another: its `type`, or its keys.
+    fn chunk_kind(chunk: &Value) -> String {
+        match chunk.get("type") {
+            Some(kind) => kind.to_string(),
+            None => keys(chunk).into_iter().collect::<Vec<_>>().join(","),
+        }
+    }
+
+    fn answered(id: &str, request: &ChatRequest) -> NativeAnswer {
+        let model = ModelRef::resolve(id, &AnyWellFormedId).expect("a well-formed id");
+        let family = match model.model {
+            LocalModel::Chat(family) => family,
+            other => panic!("{id} is a chat model, not {other:?}"),
+        };
+        let body = quarry::adapters::adapter_for(family)
+            .expect("an adapter")
+            .request_body(&model.base_id, request)
+            .expect("a body");
+        format_for(&model).expect("a format").answer(body.to_string().as_bytes()).expect("answered")
+    }
+
+    /// The local answers have the top-level fields of the documented response bodies, and only
+    /// the chunk kinds of the documented streams.
+    #[test]
+    fn local_answers_have_the_documented_shapes() {
+        let mut tool_request =
+            ChatRequest::from_user_text("What is the most popular song on WZPZ?");
+        tool_request.tools = vec![ToolSpec {
+            name: "top_song".into(),
+            description: Some("Get the most popular song played on a radio station.".into()),
+            input_schema: json!({"type": "object", "properties": {"sign": {"type": "string"}}, "required": ["sign"]}),
+        }];
+        let text_request = ChatRequest::from_user_text("What is the capital of France?");
+        let cases = [
+            (
+                "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                &tool_request,
+                fixture!("anthropic_response_tool_use.json"),
+                fixture!("anthropic_stream_tool_use.jsonl"),
+            ),
+            (
+                "amazon.nova-pro-v1:0",
+                &tool_request,
+                fixture!("nova_response_tool_use.json"),
+                fixture!("nova_stream_tool_use.jsonl"),
+            ),
+            (
+                "amazon.titan-text-express-v1",
+                &text_request,
+                fixture!("titan_text_response.json"),
+                fixture!("titan_text_stream.jsonl"),
+            ),
+            (
+                "meta.llama3-70b-instruct-v1:0",
+                &text_request,
+                fixture!("meta_llama_response.json"),
+                fixture!("meta_llama_stream.jsonl"),
+            ),
+        ];
+        for (id, request, response, stream) in cases {
+            let answer = answered(id, request);
+            let documented: Value = serde_json::from_str(response).expect("fixture JSON");
+            assert_eq!(keys(&answer.body), keys(&documented), "{id}: {}", answer.body);
+            let documented_kinds: BTreeSet<String> = stream
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| chunk_kind(&serde_json::from_str(l).expect("fixture chunk")))
+                .collect();
+            for chunk in &answer.chunks {
+                let kind = chunk_kind(&chunk.json);
+                assert!(
+                    documented_kinds.contains(&kind),
+                    "{id}: chunk kind {kind} of {}",
+                    chunk.json
+                );
+            }
+        }
+    }
 
     fn format(id: &str) -> Result<Box<dyn NativeFormat>, AwsError> {
         format_for(&ModelRef::resolve(id, &AnyWellFormedId).expect("a well-formed id"))

@@ -283,18 +283,21 @@ mod tests {
         Nova.parse(body.to_string().as_bytes())
     }
 
-    /// The request of the Nova user guide's InvokeModel example ("Invoke API").
+    /// The request body of the Nova user guide page "Using the Invoke API"
+    /// (https://docs.aws.amazon.com/nova/latest/nova2-userguide/using-invoke-api.html), with the
+    /// `schemaVersion` and `system` of "Complete request schema".
     #[test]
     fn the_documented_request_reads_into_a_unified_request() {
         let request = parse(json!({
             "schemaVersion": "messages-v1",
-            "system": [{"text": "Act as a creative writing assistant."}],
-            "messages": [{"role": "user", "content": [{"text": "Create a list of 3 pop songs."}]}],
-            "inferenceConfig": {"maxTokens": 500, "topP": 0.9, "topK": 20, "temperature": 0.7}
+            "system": [{"text": "You are a helpful assistant."}],
+            "messages": [{"role": "user", "content": [{"text": "What is machine learning?"}]}],
+            "inferenceConfig": {"maxTokens": 512, "temperature": 0.7}
         }))
         .expect("documented body");
-        assert_eq!(request.system_text().as_deref(), Some("Act as a creative writing assistant."));
-        assert_eq!((request.max_tokens, request.top_k), (Some(500), Some(20)));
+        assert_eq!(request.system_text().as_deref(), Some("You are a helpful assistant."));
+        assert_eq!(request.messages, [Message::user("What is machine learning?")]);
+        assert_eq!((request.max_tokens, request.temperature), (Some(512), Some(0.7)));
     }
 
     #[test]

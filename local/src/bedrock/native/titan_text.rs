@@ -90,7 +90,7 @@ impl ChatFormat for TitanText {
         for (i, piece) in pieces.into_iter().enumerate() {
             let chunk = StreamChunk::new(Value::Null, piece);
             total += chunk.output_tokens;
-            let json = to_json(&TitanTextStreamChunk {
+            let mut json = to_json(&TitanTextStreamChunk {
                 output_text: piece.to_owned(),
                 index: Some(0),
                 total_output_text_token_count: Some(if i == last {
@@ -102,6 +102,10 @@ impl ChatFormat for TitanText {
                 input_text_token_count: (i == 0).then_some(usage.input_tokens),
                 invocation_metrics: None,
             })?;
+            // Titan sends `"inputTextTokenCount": null` after the first chunk.
+            if let Some(fields) = json.as_object_mut() {
+                fields.entry("inputTextTokenCount").or_insert(Value::Null);
+            }
             chunks.push(StreamChunk { json, ..chunk });
         }
         Ok(chunks)
