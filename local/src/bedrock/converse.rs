@@ -16,26 +16,23 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::converse_wire::*;
 use super::event_stream;
 use super::guardrail::{LocalGuardrail, Source, Verdict};
-use super::model_id::{LocalModel, ModelRef};
+use super::model_id::ModelRef;
+use super::native::chat::{
+    ConversationBuilder, PIECES_PER_DELTA, Part, TOOL_INPUT_CHARS_PER_DELTA, Turn, tool_use_id,
+};
 use super::{BedrockState, PlannedMessage, Timing, pause, stream_body};
 use crate::aws_error::AwsError;
 use crate::models::extractive::{
     Conversation, Finish, Generation, GenerationParams, ToolOffer, count_tokens, generate,
 };
 
-/// Text pieces (tokens) per `contentBlockDelta`.
-const PIECES_PER_DELTA: usize = 3;
-/// Characters of tool input JSON per `contentBlockDelta`.
-const TOOL_INPUT_CHARS_PER_DELTA: usize = 24;
-
-const FIRST_MESSAGE_NOT_USER: &str = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
-const ROLES_DO_NOT_ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
+pub(crate) const FIRST_MESSAGE_NOT_USER: &str = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
+pub(crate) const ROLES_DO_NOT_ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
 const TOOLS_WITHOUT_TOOL_CONFIG: &str =
     "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
 const NOT_A_TEXT_MODEL: &str = "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
@@ -150,42 +147,31 @@ fn constraint(value: &str, at: &str, bound: &str) -> AwsError {
 
 /// Maps a (validated) request onto the extractive model's conversation and limits.
 pub fn conversation_of(request: &ConverseRequest) -> (Conversation, GenerationParams) {
-    let mut context: Vec<String> = Vec::new();
-    for block in &request.system {
-        match block {
-            SystemContentBlock::Text(text) => context.push(text.clone()),
+    let system = request
+        .system
+        .iter()
+        .filter_map(|block| match block {
+            SystemContentBlock::Text(text) => Some(text.clone()),
             SystemContentBlock::GuardContent(GuardrailConverseContentBlock::Text(t)) => {
-                context.push(t.text.clone());
+                Some(t.text.clone())
             }
-            SystemContentBlock::GuardContent(_) | SystemContentBlock::CachePoint(_) => {}
-        }
-    }
-    let question_at = request.messages.iter().rposition(|m| {
-        m.role == Role::User && m.content.iter().any(|b| question_text(b).is_some())
-    });
-    let mut question_turn: Vec<String> = Vec::new();
-    let mut after_question: Vec<String> = Vec::new();
-    for (i, message) in request.messages.iter().enumerate() {
-        for block in &message.content {
-            if Some(i) == question_at
-                && let Some(text) = question_text(block)
-            {
-                question_turn.push(text.to_owned());
-                continue;
-            }
-            let target =
-                if question_at.is_some_and(|q| i > q) { &mut after_question } else { &mut context };
-            target.extend(context_of(block));
-        }
-    }
-    let mut conversation = Conversation::from_last_turn(context, &question_turn.join("\n\n"));
-    conversation.context.extend(after_question);
-    conversation.answers_tool_call = request
+            SystemContentBlock::GuardContent(_) | SystemContentBlock::CachePoint(_) => None,
+        })
+        .collect();
+    let turns = request
         .messages
-        .last()
-        .is_some_and(|m| m.content.iter().any(|b| matches!(b, ContentBlock::ToolResult(_))));
+        .iter()
+        .map(|message| Turn {
+            role: match message.role {
+                Role::User => quarry::chat::Role::User,
+                Role::Assistant => quarry::chat::Role::Assistant,
+            },
+            parts: message.content.iter().filter_map(part_of).collect(),
+        })
+        .collect();
+    let mut builder = ConversationBuilder { system, turns, ..ConversationBuilder::default() };
     if let Some(tools) = &request.tool_config {
-        conversation.tools = tools
+        builder.tools = tools
             .tools
             .iter()
             .filter_map(|tool| match tool {
@@ -200,7 +186,7 @@ pub fn conversation_of(request: &ConverseRequest) -> (Conversation, GenerationPa
                 Tool::SystemTool(_) | Tool::CachePoint(_) => None,
             })
             .collect();
-        conversation.required_tool = match &tools.tool_choice {
+        builder.required_tool = match &tools.tool_choice {
             None | Some(ToolChoice::Auto(_)) => None,
             Some(ToolChoice::Any(_)) => Some(None),
             Some(ToolChoice::Tool(choice)) => Some(Some(choice.name.clone())),
@@ -211,35 +197,31 @@ pub fn conversation_of(request: &ConverseRequest) -> (Conversation, GenerationPa
         max_tokens: config.max_tokens.and_then(|m| u32::try_from(m).ok()),
         stop_sequences: config.stop_sequences.unwrap_or_default(),
     };
-    (conversation, params)
+    (builder.build(), params)
 }
 
-/// The text of a block that can be (part of) the question.
-fn question_text(block: &ContentBlock) -> Option<&str> {
+/// What a block gives the model: text (the question, in the question turn), a text document, or
+/// a tool result.
+fn part_of(block: &ContentBlock) -> Option<Part> {
     match block {
-        ContentBlock::Text(text) => Some(text),
-        ContentBlock::GuardContent(GuardrailConverseContentBlock::Text(t)) => Some(&t.text),
+        ContentBlock::Text(text) => Some(Part::Text(text.clone())),
+        ContentBlock::GuardContent(GuardrailConverseContentBlock::Text(t)) => {
+            Some(Part::Text(t.text.clone()))
+        }
+        ContentBlock::Document(document) => document_text(document).map(Part::Context),
+        ContentBlock::ToolResult(result) => Some(Part::ToolResult(
+            result
+                .content
+                .iter()
+                .filter_map(|block| match block {
+                    ToolResultContentBlock::Json(value) => Some(value.to_string()),
+                    ToolResultContentBlock::Text(text) => Some(text.clone()),
+                    ToolResultContentBlock::Document(document) => document_text(document),
+                    _ => None,
+                })
+                .collect(),
+        )),
         _ => None,
-    }
-}
-
-/// What a block contributes to the model's context.
-fn context_of(block: &ContentBlock) -> Vec<String> {
-    match block {
-        ContentBlock::Text(text) => vec![text.clone()],
-        ContentBlock::GuardContent(GuardrailConverseContentBlock::Text(t)) => vec![t.text.clone()],
-        ContentBlock::Document(document) => document_text(document).into_iter().collect(),
-        ContentBlock::ToolResult(result) => result
-            .content
-            .iter()
-            .filter_map(|block| match block {
-                ToolResultContentBlock::Json(value) => Some(value.to_string()),
-                ToolResultContentBlock::Text(text) => Some(text.clone()),
-                ToolResultContentBlock::Document(document) => document_text(document),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -373,7 +355,7 @@ fn from_generation(
         Finish::ToolUse => StopReason::ToolUse,
     };
     let tool_use = generation.tool_call.map(|call| ToolUseBlock {
-        tool_use_id: tool_use_id(&call.name, &call.input, &conversation.question),
+        tool_use_id: tool_use_id("tooluse_", &call.name, &call.input, &conversation.question),
         name: call.name,
         input: call.input,
         kind: None,
@@ -385,18 +367,6 @@ fn from_generation(
         usage,
         trace: trace.map(|(_, guardrail)| ConverseTrace { guardrail }),
     }
-}
-
-/// A deterministic tool use id shaped like Bedrock's (`tooluse_` and 22 URL-safe characters).
-fn tool_use_id(name: &str, input: &Value, question: &str) -> String {
-    let seed = format!("{name}\u{0}{input}\u{0}{question}");
-    let fnv = |basis: u64| {
-        seed.bytes().fold(basis, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-    };
-    let mut bytes = fnv(0xcbf2_9ce4_8422_2325).to_be_bytes().to_vec();
-    bytes.extend(fnv(0x84222325cbf29ce4).to_be_bytes());
-    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    format!("tooluse_{encoded}")
 }
 
 /// The ConverseStream messages of an answer: text in deltas of a few pieces, a tool use as a
@@ -474,7 +444,7 @@ pub(super) fn millis(duration: std::time::Duration) -> u64 {
 /// Checks the path's model, parses and validates the body, and answers it.
 fn prepare(state: &BedrockState, model_id: &str, body: &[u8]) -> Result<Answer, AwsError> {
     let model = ModelRef::resolve(model_id, state.models.as_ref())?;
-    if model.model != LocalModel::Text {
+    if !model.model.converses() {
         return Err(AwsError::validation(NOT_A_TEXT_MODEL));
     }
     let request = parse_request(body)?;

@@ -2,9 +2,11 @@
 //! [`NativeFormat`](super::native::NativeFormat) and answered by a local model.
 //!
 //! InvokeModel answers with the model's JSON body and the `x-amzn-bedrock-input-token-count`,
-//! `x-amzn-bedrock-output-token-count` and `x-amzn-bedrock-invocation-latency` headers. The stream
-//! answers with `chunk` events whose payload is `{"bytes": "<base64 of the chunk JSON>"}`; the last
-//! chunk carries `amazon-bedrock-invocationMetrics`, as on Bedrock.
+//! `x-amzn-bedrock-output-token-count` and `x-amzn-bedrock-invocation-latency` headers, for every
+//! family. The stream answers with `chunk` events whose payload is
+//! `{"bytes": "<base64 of the chunk JSON>"}`; the last chunk carries
+//! `amazon-bedrock-invocationMetrics` at its top level, as on Bedrock, whatever the family's chunk
+//! shape (every family's chunk is a JSON object that takes the key there).
 
 use std::time::Instant;
 
@@ -19,21 +21,16 @@ use serde_json::{Value, json};
 use super::converse::millis;
 use super::event_stream;
 use super::model_id::ModelRef;
-use super::native::{NativeFormat, NativeOutput, NativeRequest, format_for};
+use super::native::{NativeFormat, format_for};
 use super::{BedrockState, PlannedMessage, Timing, pause, stream_body};
 use crate::aws_error::AwsError;
-use crate::models::embedding::embed;
-use crate::models::extractive::{count_tokens, generate};
+
+/// The key under which Bedrock appends its metrics to the last chunk of a stream.
+const INVOCATION_METRICS_KEY: &str = quarry::adapters::wire::INVOCATION_METRICS_KEY;
 
 /// The body's format for the path's model, or a ValidationException naming what to do instead.
 fn format_of(state: &BedrockState, model_id: &str) -> Result<Box<dyn NativeFormat>, AwsError> {
-    let model = ModelRef::resolve(model_id, state.models.as_ref())?;
-    format_for(&model).ok_or_else(|| {
-        AwsError::validation(format!(
-            "The local Bedrock endpoint does not speak the native InvokeModel body of {} yet; call the model through Converse.",
-            model.requested
-        ))
-    })
+    format_for(&ModelRef::resolve(model_id, state.models.as_ref())?)
 }
 
 /// Checks that the caller accepts JSON (`Accept` / `X-Amzn-Bedrock-Accept`).
@@ -53,20 +50,6 @@ fn check_accept(headers: &HeaderMap, name: &str) -> Result<(), AwsError> {
     }
 }
 
-/// Runs the local model a native request asks for.
-fn run(request: NativeRequest) -> NativeOutput {
-    match request {
-        NativeRequest::Embed(request) => {
-            let vector = embed(&request.text, request.dimensions);
-            let input_tokens = count_tokens(&request.text);
-            NativeOutput::Embedding { request, vector, input_tokens }
-        }
-        NativeRequest::Generate { conversation, params } => {
-            NativeOutput::Generation(generate(&conversation, &params))
-        }
-    }
-}
-
 fn header_value(value: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&value.to_string()).unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
@@ -82,13 +65,12 @@ pub(super) async fn invoke(
     let plan = state.faults.on_call()?;
     let format = format_of(&state, &model_id)?;
     check_accept(&headers, "accept")?;
-    let output = run(format.parse_request(&body)?);
-    let body = format.response_body(&output)?;
-    pause(plan.latency + plan.per_token * output.output_tokens()).await;
-    let mut response = axum::Json(body).into_response();
+    let answer = format.answer(&body)?;
+    pause(plan.latency + plan.per_token * answer.output_tokens).await;
+    let mut response = axum::Json(answer.body).into_response();
     let headers = response.headers_mut();
-    headers.insert("x-amzn-bedrock-input-token-count", header_value(output.input_tokens()));
-    headers.insert("x-amzn-bedrock-output-token-count", header_value(output.output_tokens()));
+    headers.insert("x-amzn-bedrock-input-token-count", header_value(answer.input_tokens));
+    headers.insert("x-amzn-bedrock-output-token-count", header_value(answer.output_tokens));
     headers.insert("x-amzn-bedrock-invocation-latency", header_value(millis(started.elapsed())));
     Ok(response)
 }
@@ -104,13 +86,13 @@ pub(super) async fn invoke_stream(
     let plan = state.faults.on_call()?;
     let format = format_of(&state, &model_id)?;
     check_accept(&headers, "x-amzn-bedrock-accept")?;
-    let output = run(format.parse_request(&body)?);
-    let chunks = format.stream_chunks(&output)?;
+    let answer = format.answer(&body)?;
     pause(plan.latency).await;
 
-    let (input_tokens, output_tokens) = (output.input_tokens(), output.output_tokens());
-    let last = chunks.len().saturating_sub(1);
-    let messages = chunks
+    let (input_tokens, output_tokens) = (answer.input_tokens, answer.output_tokens);
+    let last = answer.chunks.len().saturating_sub(1);
+    let messages = answer
+        .chunks
         .into_iter()
         .enumerate()
         .map(|(i, chunk)| {
@@ -119,12 +101,18 @@ pub(super) async fn invoke_stream(
                 plan.per_token * chunk.output_tokens,
                 move |timing: Timing| {
                     if i == last {
-                        json["amazon-bedrock-invocationMetrics"] = json!({
+                        let metrics = json!({
                             "inputTokenCount": input_tokens,
                             "outputTokenCount": output_tokens,
                             "invocationLatency": millis(timing.elapsed),
                             "firstByteLatency": millis(timing.first_message),
                         });
+                        let Some(fields) = json.as_object_mut() else {
+                            return Err(AwsError::internal(
+                                "a stream chunk is not a JSON object and cannot carry the invocation metrics",
+                            ));
+                        };
+                        fields.insert(INVOCATION_METRICS_KEY.to_owned(), metrics);
                     }
                     chunk_event(&json)
                 },
@@ -178,20 +166,5 @@ mod tests {
         let payload: Value = serde_json::from_slice(message.payload()).expect("json");
         let bytes = STANDARD.decode(payload["bytes"].as_str().expect("bytes")).expect("base64");
         assert_eq!(serde_json::from_slice::<Value>(&bytes).expect("chunk json"), json!({"a": 1}));
-    }
-
-    #[test]
-    fn an_embedding_request_runs_the_embedding_model() {
-        let output = run(NativeRequest::Embed(super::super::native::EmbedRequest {
-            text: "The warranty lasts two years.".into(),
-            dimensions: 256,
-            normalize: true,
-            types: vec!["float".into()],
-        }));
-        let NativeOutput::Embedding { vector, input_tokens, .. } = output else {
-            panic!("embedding")
-        };
-        assert_eq!(vector.len(), 256);
-        assert_eq!(input_tokens, 6);
     }
 }

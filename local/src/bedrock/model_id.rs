@@ -1,12 +1,21 @@
 //! Model identifiers in runtime paths: which local model answers a base model id, an inference
-//! profile id or an ARN.
+//! profile id or an ARN, and which native InvokeModel body it speaks.
 //!
-//! The built-in models have `local.*` ids. Real Bedrock ids are served too, so unmodified
-//! applications run locally: chat models by the extractive model, Titan text embedding models by the
-//! embedding model. Which real ids exist is the [`ModelDirectory`]'s call; until the catalog plugs
-//! in, [`AnyWellFormedId`] accepts every id shaped like `provider.name`.
+//! Ids are parsed by [`quarry::model::ModelId`] (base ids, cross-region profile ids, Bedrock ARNs);
+//! the base model then decides the body: every chat family of [`quarry::model::Family`] is served by
+//! the extractive model, the Titan and Cohere text embedding models by the embedding model.
+//!
+//! The built-in models have `local.*` ids: `local.extractive-v1` speaks Converse and, natively, the
+//! Anthropic Messages body (the most widely used native chat body, so generic InvokeModel clients
+//! work against it); `local.embed-v1` speaks the Titan Text Embeddings V2 body. Which real ids exist
+//! is the [`ModelDirectory`]'s call; until the catalog plugs in, [`AnyWellFormedId`] accepts every id
+//! [`ModelId`] parses. ARNs whose model cannot be known from the id (application inference
+//! profiles, provisioned models, custom model deployments, imported models) are not served.
 
 use std::fmt;
+
+use quarry::embed::EmbeddingModel;
+use quarry::model::{BaseModelId, Family, ModelId, ModelResource};
 
 use crate::aws_error::AwsError;
 
@@ -18,9 +27,6 @@ pub const LOCAL_EMBEDDING_MODEL: &str = "local.embed-v1";
 /// Bedrock's answer to an id it cannot resolve (a ValidationException).
 pub const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
 
-/// Geographic prefixes of cross-region inference profile ids (`us.anthropic…`).
-const PROFILE_PREFIXES: &[&str] = &["us", "eu", "apac", "us-gov", "global", "jp", "au", "ca"];
-
 /// Which model ids the endpoint answers for, beyond its `local.*` models.
 ///
 /// The catalog implements this (a base model id or a system inference profile id it lists); the
@@ -31,27 +37,56 @@ pub trait ModelDirectory: Send + Sync + fmt::Debug {
     fn knows(&self, id: &str) -> bool;
 }
 
-/// Accepts every id shaped like `provider.name[...]`.
+/// Accepts every id [`ModelId`] parses (`provider.name[:version]`, profile ids).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnyWellFormedId;
 
 impl ModelDirectory for AnyWellFormedId {
     fn knows(&self, id: &str) -> bool {
-        is_well_formed(id)
+        id.parse::<ModelId>().is_ok()
     }
 }
 
-/// Which local model serves a request, and through which body format.
+/// Which local model serves a request, and through which native body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalModel {
-    /// The extractive text model (Converse, and later the chat families' native bodies).
-    Text,
+    /// The extractive model behind a chat family's native body (and Converse).
+    Chat(Family),
+    /// The extractive model through Converse only: a text model whose native body quarry has no
+    /// adapter for (`meta.llama2-…`, `writer.palmyra-…`, …).
+    ConverseOnly,
     /// The embedding model behind a Titan Text Embeddings V2 body.
     TitanEmbedV2,
     /// The embedding model behind a Titan Embeddings G1 - Text body.
     TitanEmbedG1,
-    /// An embedding model whose body the endpoint does not speak (Cohere, Titan multimodal, …).
+    /// The embedding model behind a Cohere Embed v3 / v4 body.
+    CohereEmbed(EmbeddingModel),
+    /// An embedding model whose body the endpoint does not speak (Titan multimodal, Nova
+    /// multimodal embeddings, …).
     OtherEmbedding,
+}
+
+impl LocalModel {
+    /// Whether Converse and ConverseStream answer for this model (text models only).
+    pub fn converses(self) -> bool {
+        matches!(self, LocalModel::Chat(_) | LocalModel::ConverseOnly)
+    }
+
+    /// The local model of a base model id.
+    pub fn of_base_model(base: &BaseModelId) -> Self {
+        match EmbeddingModel::from_model_id(base.as_str()) {
+            Ok(EmbeddingModel::TitanTextV1) => return LocalModel::TitanEmbedG1,
+            Ok(EmbeddingModel::TitanTextV2) => return LocalModel::TitanEmbedV2,
+            Ok(cohere) => return LocalModel::CohereEmbed(cohere),
+            Err(_) => {}
+        }
+        match Family::of_base_model(base.as_str()) {
+            Some(family) if family.is_embedding() => LocalModel::OtherEmbedding,
+            Some(family) => LocalModel::Chat(family),
+            None if base.name().contains("embed") => LocalModel::OtherEmbedding,
+            None => LocalModel::ConverseOnly,
+        }
+    }
 }
 
 /// A resolved model identifier.
@@ -59,8 +94,7 @@ pub enum LocalModel {
 pub struct ModelRef {
     /// The id as the caller sent it (percent-decoded).
     pub requested: String,
-    /// The base model id (profile prefix and ARN removed), or the profile id of an application
-    /// inference profile.
+    /// The base model id (profile prefix and ARN removed).
     pub base_id: String,
     pub model: LocalModel,
 }
@@ -69,82 +103,39 @@ impl ModelRef {
     /// Resolves `requested` (a model id, profile id or ARN) against `directory`.
     pub fn resolve(requested: &str, directory: &dyn ModelDirectory) -> Result<Self, AwsError> {
         let invalid = || AwsError::validation(INVALID_MODEL_ID);
-        let id = match requested.strip_prefix("arn:") {
-            Some(_) => id_of_arn(requested).ok_or_else(invalid)?,
-            None => requested,
+        let local = |model| {
+            Ok(ModelRef { requested: requested.to_owned(), base_id: requested.to_owned(), model })
         };
-        let model = match id {
-            LOCAL_TEXT_MODEL => Some(LocalModel::Text),
-            LOCAL_EMBEDDING_MODEL => Some(LocalModel::TitanEmbedV2),
-            _ if id.starts_with("local.") => None,
-            _ if directory.knows(id) => Some(kind_of(base_id(id))),
-            _ => None,
+        match requested {
+            LOCAL_TEXT_MODEL => return local(LocalModel::Chat(Family::Anthropic)),
+            LOCAL_EMBEDDING_MODEL => return local(LocalModel::TitanEmbedV2),
+            _ if requested.starts_with("local.") => return Err(invalid()),
+            _ => {}
+        }
+        let id: ModelId = requested.parse().map_err(|_| invalid())?;
+        let base = base_model_of(&id).ok_or_else(invalid)?;
+        // The directory lists base ids and system profile ids.
+        let listed = match id.inference_profile() {
+            Some(profile) => profile.to_string(),
+            None => base.as_str().to_owned(),
         };
-        let model = model.ok_or_else(invalid)?;
-        Ok(ModelRef { requested: requested.to_owned(), base_id: base_id(id).to_owned(), model })
-    }
-}
-
-/// `provider.name[...]`: lower-case segments of letters, digits, `-`, `_`, `:` separated by dots.
-fn is_well_formed(id: &str) -> bool {
-    let mut segments = id.split('.');
-    let provider_ok = segments.next().is_some_and(|p| !p.is_empty());
-    let rest: Vec<&str> = segments.collect();
-    provider_ok
-        && !rest.is_empty()
-        && id.split('.').all(|segment| {
-            !segment.is_empty()
-                && segment.chars().all(|c| {
-                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | ':')
-                })
+        if !directory.knows(&listed) {
+            return Err(invalid());
+        }
+        Ok(ModelRef {
+            requested: requested.to_owned(),
+            base_id: base.as_str().to_owned(),
+            model: LocalModel::of_base_model(base),
         })
-}
-
-/// The resource id at the end of a Bedrock ARN:
-/// `arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0` → the model id;
-/// `…:inference-profile/us.anthropic…` → the profile id; application inference profiles, custom and
-/// provisioned models → their id.
-fn id_of_arn(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [_, partition, service, _region, _account, resource] = parts[..] else { return None };
-    if !partition.starts_with("aws") || service != "bedrock" {
-        return None;
-    }
-    let (kind, id) = resource.split_once('/')?;
-    let known_kind = matches!(
-        kind,
-        "foundation-model"
-            | "inference-profile"
-            | "application-inference-profile"
-            | "custom-model"
-            | "provisioned-model"
-            | "imported-model"
-            | "default-prompt-router"
-            | "prompt-router"
-    );
-    (known_kind && !id.is_empty()).then_some(id)
-}
-
-/// A cross-region profile id without its geographic prefix.
-fn base_id(id: &str) -> &str {
-    match id.split_once('.') {
-        Some((prefix, rest)) if PROFILE_PREFIXES.contains(&prefix) && rest.contains('.') => rest,
-        _ => id,
     }
 }
 
-fn kind_of(base_id: &str) -> LocalModel {
-    if base_id.starts_with("amazon.titan-embed-text-v2") {
-        LocalModel::TitanEmbedV2
-    } else if base_id.starts_with("amazon.titan-embed-text-v1")
-        || base_id.starts_with("amazon.titan-embed-g1-text")
-    {
-        LocalModel::TitanEmbedG1
-    } else if base_id.contains("embed") {
-        LocalModel::OtherEmbedding
-    } else {
-        LocalModel::Text
-    }
+/// The base model an id invokes: its own, its profile's, or a custom model's base.
+fn base_model_of(id: &ModelId) -> Option<&BaseModelId> {
+    id.base_model().or_else(|| match id.arn()?.resource() {
+        ModelResource::CustomModel { base, .. } => Some(base),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -157,31 +148,57 @@ mod tests {
 
     #[test]
     fn local_ids_name_the_built_in_models() {
-        assert_eq!(resolve(LOCAL_TEXT_MODEL).expect("known").model, LocalModel::Text);
+        let text = resolve(LOCAL_TEXT_MODEL).expect("known");
+        assert_eq!(text.model, LocalModel::Chat(Family::Anthropic));
+        assert!(text.model.converses());
         assert_eq!(resolve(LOCAL_EMBEDDING_MODEL).expect("known").model, LocalModel::TitanEmbedV2);
         assert_eq!(resolve("local.gpt-9"), Err(AwsError::validation(INVALID_MODEL_ID)));
     }
 
     #[test]
-    fn bedrock_chat_ids_profiles_and_arns_are_served_by_the_text_model() {
-        for id in [
-            "anthropic.claude-3-haiku-20240307-v1:0",
-            "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
-            "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-8b-instruct-v1:0",
-            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.amazon.nova-lite-v1:0",
+    fn bedrock_chat_ids_profiles_and_arns_speak_their_familys_body() {
+        for (id, family) in [
+            ("anthropic.claude-3-haiku-20240307-v1:0", Family::Anthropic),
+            ("us.anthropic.claude-3-5-sonnet-20241022-v2:0", Family::Anthropic),
+            (
+                "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-8b-instruct-v1:0",
+                Family::Meta,
+            ),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.amazon.nova-lite-v1:0",
+                Family::AmazonNova,
+            ),
+            ("mistral.mistral-large-2407-v1:0", Family::Mistral),
+            ("cohere.command-r-plus-v1:0", Family::CohereCommand),
+            ("ai21.jamba-1-5-mini-v1:0", Family::Ai21),
+            ("us.deepseek.r1-v1:0", Family::DeepSeek),
+            ("openai.gpt-oss-20b-1:0", Family::OpenAi),
+            ("amazon.titan-text-express-v1", Family::AmazonTitanText),
         ] {
             let model = resolve(id).expect(id);
-            assert_eq!(model.model, LocalModel::Text, "{id}");
+            assert_eq!(model.model, LocalModel::Chat(family), "{id}");
             assert_eq!(model.requested, id);
         }
         assert_eq!(
             resolve("us.anthropic.claude-3-5-sonnet-20241022-v2:0").expect("profile").base_id,
             "anthropic.claude-3-5-sonnet-20241022-v2:0"
         );
+        let custom = resolve(
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghij12",
+        )
+        .expect("custom model");
+        assert_eq!(custom.model, LocalModel::Chat(Family::AmazonTitanText));
     }
 
     #[test]
-    fn titan_embedding_ids_pick_their_body_format() {
+    fn text_models_without_a_native_adapter_still_converse() {
+        let model = resolve("writer.palmyra-x5-v1:0").expect("well formed").model;
+        assert_eq!(model, LocalModel::ConverseOnly);
+        assert!(model.converses());
+    }
+
+    #[test]
+    fn embedding_ids_pick_their_body_format() {
         assert_eq!(
             resolve("amazon.titan-embed-text-v2:0").expect("v2").model,
             LocalModel::TitanEmbedV2
@@ -192,12 +209,19 @@ mod tests {
         );
         assert_eq!(
             resolve("cohere.embed-english-v3").expect("cohere").model,
-            LocalModel::OtherEmbedding
+            LocalModel::CohereEmbed(EmbeddingModel::CohereEnglishV3)
         );
+        assert_eq!(
+            resolve("us.cohere.embed-v4:0").expect("cohere v4 profile").model,
+            LocalModel::CohereEmbed(EmbeddingModel::CohereV4)
+        );
+        let image = resolve("amazon.titan-embed-image-v1").expect("multimodal").model;
+        assert_eq!(image, LocalModel::OtherEmbedding);
+        assert!(!image.converses());
     }
 
     #[test]
-    fn malformed_ids_are_invalid() {
+    fn malformed_and_opaque_ids_are_invalid() {
         for id in [
             "",
             "gpt-4",
@@ -206,6 +230,8 @@ mod tests {
             ".claude",
             "arn:aws:s3:::bucket/key",
             "a..b",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
+            "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123",
         ] {
             assert_eq!(resolve(id), Err(AwsError::validation(INVALID_MODEL_ID)), "{id:?}");
         }
@@ -222,6 +248,10 @@ mod tests {
         }
         assert!(ModelRef::resolve("anthropic.claude-3-haiku-20240307-v1:0", &OnlyHaiku).is_ok());
         assert!(ModelRef::resolve("anthropic.claude-v2", &OnlyHaiku).is_err());
+        assert!(
+            ModelRef::resolve("us.anthropic.claude-3-haiku-20240307-v1:0", &OnlyHaiku).is_err(),
+            "the directory is asked about the profile id, not its base model"
+        );
         assert!(ModelRef::resolve(LOCAL_TEXT_MODEL, &OnlyHaiku).is_ok());
     }
 }

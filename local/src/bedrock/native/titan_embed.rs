@@ -14,8 +14,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{EmbedRequest, NativeFormat, NativeOutput, NativeRequest, StreamChunk, malformed};
+use super::{NativeAnswer, NativeFormat, StreamChunk, malformed};
 use crate::aws_error::AwsError;
+use crate::models::embedding::embed;
+use crate::models::extractive::count_tokens;
 
 /// Longest `inputText` Titan accepts, in characters.
 const MAX_INPUT_CHARS: usize = 50_000;
@@ -23,6 +25,17 @@ const MAX_INPUT_CHARS: usize = 50_000;
 const G1_DIMENSIONS: usize = 1536;
 /// V2's default vector size.
 const V2_DEFAULT_DIMENSIONS: usize = 1024;
+
+/// One text to embed and how the caller wants the vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedRequest {
+    pub text: String,
+    pub dimensions: usize,
+    /// The caller asked for a unit vector (local vectors always are).
+    pub normalize: bool,
+    /// Embedding types asked for (`float`, `binary`).
+    pub types: Vec<String>,
+}
 
 /// Which Titan text embedding body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +54,23 @@ impl TitanEmbed {
 }
 
 impl NativeFormat for TitanEmbed {
-    fn parse_request(&self, body: &[u8]) -> Result<NativeRequest, AwsError> {
+    fn answer(&self, body: &[u8]) -> Result<NativeAnswer, AwsError> {
+        let request = self.parse_request(body)?;
+        let vector = embed(&request.text, request.dimensions);
+        let input_tokens = count_tokens(&request.text);
+        let body = self.response_body(&request, &vector, input_tokens);
+        Ok(NativeAnswer {
+            chunks: vec![StreamChunk::framing(body.clone())],
+            body,
+            input_tokens,
+            output_tokens: 0,
+        })
+    }
+}
+
+impl TitanEmbed {
+    /// Checks and reads a request body.
+    pub fn parse_request(&self, body: &[u8]) -> Result<EmbedRequest, AwsError> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| malformed(&format!("expected a JSON object body ({e})")))?;
         let Value::Object(fields) = value else {
@@ -65,14 +94,14 @@ impl NativeFormat for TitanEmbed {
             )));
         }
         if *self == TitanEmbed::G1 {
-            return Ok(NativeRequest::Embed(EmbedRequest {
+            return Ok(EmbedRequest {
                 text,
                 dimensions: G1_DIMENSIONS,
                 normalize: true,
                 types: vec!["float".to_owned()],
-            }));
+            });
         }
-        Ok(NativeRequest::Embed(EmbedRequest {
+        Ok(EmbedRequest {
             text,
             dimensions: dimensions(&fields)?,
             normalize: match fields.get("normalize") {
@@ -81,15 +110,18 @@ impl NativeFormat for TitanEmbed {
                 Some(other) => return Err(type_error("normalize", "Boolean", other)),
             },
             types: embedding_types(&fields)?,
-        }))
+        })
     }
 
-    fn response_body(&self, output: &NativeOutput) -> Result<Value, AwsError> {
-        let NativeOutput::Embedding { request, vector, input_tokens } = output else {
-            return Err(AwsError::internal("a Titan embedding body can only carry an embedding"));
-        };
+    /// The response body: `vector` of `request.text`, which has `input_tokens` tokens.
+    pub fn response_body(
+        &self,
+        request: &EmbedRequest,
+        vector: &[f32],
+        input_tokens: u32,
+    ) -> Value {
         if *self == TitanEmbed::G1 {
-            return Ok(json!({"embedding": vector, "inputTextTokenCount": input_tokens}));
+            return json!({"embedding": vector, "inputTextTokenCount": input_tokens});
         }
         let mut by_type = Map::new();
         for kind in &request.types {
@@ -99,15 +131,11 @@ impl NativeFormat for TitanEmbed {
             };
             by_type.insert(kind.clone(), values);
         }
-        Ok(json!({
+        json!({
             "embedding": vector,
             "embeddingsByType": by_type,
             "inputTextTokenCount": input_tokens,
-        }))
-    }
-
-    fn stream_chunks(&self, output: &NativeOutput) -> Result<Vec<StreamChunk>, AwsError> {
-        Ok(vec![StreamChunk { json: self.response_body(output)?, output_tokens: 0 }])
+        })
     }
 }
 
@@ -166,10 +194,7 @@ mod tests {
     use super::*;
 
     fn parse(format: TitanEmbed, body: Value) -> Result<EmbedRequest, AwsError> {
-        match format.parse_request(body.to_string().as_bytes())? {
-            NativeRequest::Embed(request) => Ok(request),
-            other => panic!("expected an embed request, got {other:?}"),
-        }
+        format.parse_request(body.to_string().as_bytes())
     }
 
     /// The V2 request fields of the Titan embeddings page: inputText, dimensions, normalize,
@@ -201,14 +226,22 @@ mod tests {
         )
         .expect("request");
         let vector = vec![0.5_f32, -0.5, 0.0, 0.25];
-        let output = NativeOutput::Embedding { request, vector: vector.clone(), input_tokens: 2 };
-        let body = TitanEmbed::V2.response_body(&output).expect("body");
+        let body = TitanEmbed::V2.response_body(&request, &vector, 2);
         assert_eq!(body["embedding"], json!(vector));
         assert_eq!(body["embeddingsByType"]["float"], json!(vector));
         assert_eq!(body["embeddingsByType"]["binary"], json!([1, 0, 0, 1]));
         assert_eq!(body["inputTextTokenCount"], 2);
-        let chunks = TitanEmbed::V2.stream_chunks(&output).expect("chunks");
-        assert_eq!(chunks, [StreamChunk { json: body, output_tokens: 0 }]);
+    }
+
+    #[test]
+    fn an_answer_embeds_with_the_local_model_and_streams_as_one_chunk() {
+        let body = json!({"inputText": "The warranty lasts two years.", "dimensions": 256});
+        let answer = TitanEmbed::V2.answer(body.to_string().as_bytes()).expect("answer");
+        let vector: Vec<f32> =
+            serde_json::from_value(answer.body["embedding"].clone()).expect("floats");
+        assert_eq!(vector, embed("The warranty lasts two years.", 256));
+        assert_eq!((answer.input_tokens, answer.output_tokens), (6, 0));
+        assert_eq!(answer.chunks, [StreamChunk::framing(answer.body.clone())]);
     }
 
     #[test]
