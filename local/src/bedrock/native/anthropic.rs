@@ -176,6 +176,11 @@ impl ChatFormat for Anthropic {
                                     cache_control: None,
                                 }
                             }
+                            // Anthropic has no delta for redacted thinking: it arrives whole
+                            // in its block start.
+                            Delta::RedactedReasoning { data } => {
+                                AnthropicContentBlock::RedactedThinking { data: data.clone() }
+                            }
                         };
                         let start = AnthropicStreamEvent::ContentBlockStart {
                             index: *index,
@@ -197,6 +202,7 @@ impl ChatFormat for Anthropic {
                             AnthropicDelta::SignatureDelta { signature: signature.clone() },
                             signature,
                         ),
+                        Delta::RedactedReasoning { .. } => continue,
                     };
                     let event = AnthropicStreamEvent::ContentBlockDelta { index: *index, delta };
                     chunks.push(chunk(event, text)?);

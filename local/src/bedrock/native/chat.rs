@@ -154,6 +154,7 @@ fn part_of(block: &ContentBlock) -> Option<Part> {
         ContentBlock::Image { .. }
         | ContentBlock::ToolUse { .. }
         | ContentBlock::Reasoning { .. }
+        | ContentBlock::RedactedReasoning { .. }
         | ContentBlock::CachePoint => None,
     }
 }

@@ -164,7 +164,9 @@ impl ChatFormat for ChatCompletion {
                             };
                             (None, Some(vec![call]), json)
                         }
-                        Delta::ReasoningSignature { .. } => continue,
+                        Delta::ReasoningSignature { .. } | Delta::RedactedReasoning { .. } => {
+                            continue;
+                        }
                     };
                     let delta = ChatMessageDelta { content, tool_calls, ..Default::default() };
                     chunks.push(StreamChunk::new(self.chunk(answer, delta, None)?, text));

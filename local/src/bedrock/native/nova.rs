@@ -123,6 +123,9 @@ impl ChatFormat for Nova {
                             Delta::ReasoningSignature { signature } => NovaDelta::ReasoningContent(
                                 NovaReasoningDelta::Signature(signature.clone()),
                             ),
+                            Delta::RedactedReasoning { data } => NovaDelta::ReasoningContent(
+                                NovaReasoningDelta::RedactedContent(data.clone()),
+                            ),
                         };
                         NovaStreamChunk {
                             content_block_delta: Some(NovaContentBlockDelta {
