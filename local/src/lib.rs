@@ -8,4 +8,6 @@ pub mod catalog;
 pub mod faults;
 pub mod models;
 
-pub use bedrock::{BedrockConfig, BedrockState, RunningServer, ServeError, app, serve};
+pub use bedrock::{
+    BedrockConfig, BedrockState, CatalogSource, RunningServer, ServeError, app, serve,
+};

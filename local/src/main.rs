@@ -1,13 +1,19 @@
 //! `quarry-local`: runs quarry's local stand-ins for AWS on this machine.
 //!
-//! `quarry-local bedrock --port <PORT>` serves the Bedrock-compatible endpoint alone on 127.0.0.1
-//! and prints one line `quarry local bedrock endpoint: http://127.0.0.1:PORT`; ctrl-c stops it.
+//! `quarry-local bedrock --port <PORT>` serves the Bedrock-compatible endpoint (bedrock-runtime and
+//! the bedrock control plane on one port) alone on 127.0.0.1 and prints one line
+//! `quarry local bedrock endpoint: http://127.0.0.1:PORT`; ctrl-c or SIGTERM stops it.
+//! `--region` and `--catalog <file>` choose the catalog; `--port-file <path>` also writes the URL to
+//! a file once the port is bound (for scripts that start it on port 0).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use quarry_local::bedrock::CatalogSource;
 use quarry_local::bedrock::guardrail::LocalGuardrail;
+use quarry_local::catalog::Catalog;
 use quarry_local::faults::{FAULTS_ENV, FaultConfig};
 use quarry_local::{BedrockConfig, serve};
 use tracing_subscriber::EnvFilter;
@@ -22,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the Bedrock-compatible endpoint (bedrock-runtime) alone.
+    /// Serve the Bedrock-compatible endpoint (bedrock-runtime and bedrock) alone.
     Bedrock(BedrockArgs),
 }
 
@@ -31,6 +37,15 @@ struct BedrockArgs {
     /// Port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Write the endpoint URL to this file once the port is bound.
+    #[arg(long, value_name = "PATH")]
+    port_file: Option<PathBuf>,
+    /// The AWS Region the endpoint plays: which inference profiles it lists, and its ARNs.
+    #[arg(long, env = "QUARRY_LOCAL_REGION", default_value = Catalog::DEFAULT_REGION)]
+    region: String,
+    /// A catalog data file (the shape of local/data/catalog.json) replacing the built-in catalog.
+    #[arg(long = "catalog", env = "QUARRY_LOCAL_CATALOG", value_name = "FILE")]
+    catalog_file: Option<PathBuf>,
     /// Faults to switch on, e.g. `throttle_every=3,latency_ms=50`.
     #[arg(long, env = FAULTS_ENV, value_parser = parse_faults)]
     faults: Option<FaultConfig>,
@@ -50,6 +65,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -78,7 +94,7 @@ async fn run_bedrock(args: BedrockArgs) -> Result<(), String> {
         port: args.port,
         faults: args.faults.unwrap_or_default(),
         guardrails: vec![guardrail],
-        ..BedrockConfig::default()
+        catalog: CatalogSource::new(args.region, args.catalog_file),
     };
     if config.faults.is_active() {
         tracing::warn!(faults = ?config.faults, "faults switched on");
@@ -89,7 +105,39 @@ async fn run_bedrock(args: BedrockArgs) -> Result<(), String> {
         .and_then(|()| stdout.flush())
         .map_err(|e| format!("could not print the endpoint URL: {e}"))?;
     drop(stdout);
-    tokio::signal::ctrl_c().await.map_err(|e| format!("could not wait for ctrl-c: {e}"))?;
+    if let Some(path) = &args.port_file {
+        write_port_file(path, server.url())?;
+    }
+    wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     server.shutdown().await.map_err(|e| e.to_string())
+}
+
+/// Writes `url` to `path` through a temporary file and a rename, so a reader polling for the file
+/// never sees it half written.
+fn write_port_file(path: &Path, url: &str) -> Result<(), String> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, format!("{url}\n"))
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| format!("could not write the endpoint URL to {}: {e}", path.display()))
+}
+
+/// Waits for ctrl-c, or SIGTERM on Unix (what `kill` and CI send).
+async fn wait_for_stop_signal() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())
+            .map_err(|e| format!("could not listen for SIGTERM: {e}"))?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.map_err(|e| format!("could not wait for ctrl-c: {e}")),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(|e| format!("could not wait for ctrl-c: {e}"))
+    }
 }

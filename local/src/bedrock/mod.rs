@@ -1,9 +1,13 @@
-//! The local Bedrock runtime endpoint: `bedrock-runtime`'s REST-JSON operations on one loopback
-//! port, answered by the built-in models, so the unmodified AWS SDKs work against it exactly as
-//! against Bedrock (set the endpoint URL; any credentials — signatures are not checked).
+//! The local Bedrock endpoint: `bedrock-runtime`'s and `bedrock`'s (control plane) REST-JSON
+//! operations on one loopback port, answered by the built-in models and the catalog, so the
+//! unmodified AWS SDKs work against it exactly as against Bedrock (set the endpoint URL; any
+//! credentials — signatures are not checked).
 //!
-//! Operations: Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream and
-//! ApplyGuardrail. Errors are Bedrock's (status, `x-amzn-ErrorType`, `{"message"}`), streams are
+//! Runtime operations: Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream and
+//! ApplyGuardrail, for the `local.*` models and every real model id or system inference profile id
+//! the [`Catalog`] lists. Control-plane operations ([`crate::catalog::routes`]):
+//! ListFoundationModels, GetFoundationModel, ListInferenceProfiles, GetInferenceProfile. Errors are
+//! Bedrock's (status, `x-amzn-ErrorType`, `{"message"}`), streams are
 //! `application/vnd.amazon.eventstream`. Faults ([`crate::faults`]) can be switched on per process
 //! or at run time; the admin endpoints live under `/_quarry/` (Bedrock paths never start with `_`):
 //! `GET /_quarry/health`, `GET`/`PUT /_quarry/faults`.
@@ -17,6 +21,7 @@ pub mod model_id;
 pub mod native;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -33,9 +38,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::aws_error::AwsError;
+use crate::catalog::{self, Catalog, CatalogError};
 use crate::faults::{FaultConfig, FaultSpecError, Faults, StreamCut};
 use guardrail::{Guardrails, LocalGuardrail};
-use model_id::{AnyWellFormedId, ModelDirectory};
+use model_id::ModelDirectory;
 
 /// Largest request body accepted (Converse requests carry base64 images and documents).
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -52,17 +58,58 @@ pub struct BedrockConfig {
     pub faults: FaultConfig,
     /// The guardrails ApplyGuardrail and `guardrailConfig` can name.
     pub guardrails: Vec<LocalGuardrail>,
-    /// Which real Bedrock model ids are served (the catalog plugs in here).
-    pub models: Arc<dyn ModelDirectory>,
+    /// The models and inference profiles the control plane lists and the runtime serves.
+    pub catalog: CatalogSource,
 }
 
 impl Default for BedrockConfig {
+    /// A free port, no faults, the demo guardrail and the built-in catalog in us-east-1.
     fn default() -> Self {
         BedrockConfig {
             port: 0,
             faults: FaultConfig::default(),
             guardrails: vec![LocalGuardrail::demo()],
-            models: Arc::new(AnyWellFormedId),
+            catalog: CatalogSource::default(),
+        }
+    }
+}
+
+/// Where the endpoint's catalog comes from.
+#[derive(Debug, Clone)]
+pub enum CatalogSource {
+    /// The built-in snapshot of Bedrock's models and profiles, placed in `region`.
+    Builtin { region: String },
+    /// A data file of the built-in catalog's shape, placed in `region`.
+    File { path: PathBuf, region: String },
+    /// A catalog already loaded (it keeps its own Region).
+    Loaded(Arc<Catalog>),
+}
+
+impl Default for CatalogSource {
+    /// The built-in catalog in [`Catalog::DEFAULT_REGION`].
+    fn default() -> Self {
+        CatalogSource::Builtin { region: Catalog::DEFAULT_REGION.to_owned() }
+    }
+}
+
+impl CatalogSource {
+    /// The built-in catalog or a data file (when `path` is given), placed in `region`.
+    pub fn new(region: impl Into<String>, path: Option<PathBuf>) -> Self {
+        let region = region.into();
+        match path {
+            Some(path) => CatalogSource::File { path, region },
+            None => CatalogSource::Builtin { region },
+        }
+    }
+
+    /// Loads the catalog, with the default account id in its ARNs.
+    pub fn load(&self) -> Result<Arc<Catalog>, CatalogError> {
+        match self {
+            CatalogSource::Builtin { region } => Catalog::builtin(region).map(Arc::new),
+            CatalogSource::File { path, region } => {
+                Catalog::from_path(path, region, Catalog::DEFAULT_ACCOUNT_ID).map(Arc::new)
+            }
+            CatalogSource::Loaded(catalog) => Ok(catalog.clone()),
         }
     }
 }
@@ -73,21 +120,29 @@ pub struct BedrockState {
     /// The endpoint's faults: flip them in process through this handle.
     pub faults: Faults,
     pub guardrails: Arc<Guardrails>,
+    /// The catalog the control plane answers from.
+    pub catalog: Arc<Catalog>,
+    /// Which real model ids the runtime serves: the same catalog.
     pub models: Arc<dyn ModelDirectory>,
 }
 
 impl BedrockState {
-    pub fn new(config: &BedrockConfig) -> Self {
-        BedrockState {
+    /// The state for `config`, loading its catalog.
+    pub fn new(config: &BedrockConfig) -> Result<Self, CatalogError> {
+        let catalog = config.catalog.load()?;
+        Ok(BedrockState {
             faults: Faults::new(config.faults.clone()),
             guardrails: Arc::new(Guardrails::new(config.guardrails.clone())),
-            models: config.models.clone(),
-        }
+            models: catalog.clone(),
+            catalog,
+        })
     }
 }
 
-/// The bedrock-runtime routes and the `/_quarry/` admin routes.
+/// The bedrock-runtime routes, the control-plane routes and the `/_quarry/` admin routes, on one
+/// router: one port serves both services, as one `endpoint_url` can be given to both SDK clients.
 pub fn app(state: BedrockState) -> Router {
+    let catalog = state.catalog.clone();
     Router::new()
         .route("/model/{model_id}/converse", post(converse::converse))
         .route("/model/{model_id}/converse-stream", post(converse::converse_stream))
@@ -100,14 +155,10 @@ pub fn app(state: BedrockState) -> Router {
         .route("/_quarry/health", get(health))
         .route("/_quarry/faults", get(get_faults).put(put_faults))
         .fallback(unknown_operation)
+        .with_state(state)
+        .merge(catalog::routes(catalog))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(with_request_id))
-        .with_state(state)
-    // CATALOG: the control plane (ListFoundationModels, GetFoundationModel, ListInferenceProfiles,
-    // …) shares this port. The lead merges it here, after `with_state`:
-    //     .merge(catalog::routes(catalog.clone()))
-    // and passes the same catalog as `BedrockConfig::models` (implement `ModelDirectory` for it) so
-    // runtime model ids are validated against it.
 }
 
 /// A running endpoint. Dropping it stops the server.
@@ -131,6 +182,8 @@ pub enum ServeError {
     Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Faults(#[from] FaultSpecError),
+    #[error("could not load the model catalog: {0}")]
+    Catalog(#[from] CatalogError),
 }
 
 impl RunningServer {
@@ -164,12 +217,12 @@ impl RunningServer {
 /// Binds 127.0.0.1:`config.port` and serves the endpoint in the background.
 pub async fn serve(config: BedrockConfig) -> Result<RunningServer, ServeError> {
     config.faults.validate()?;
+    let state = BedrockState::new(&config)?;
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
         .await
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
     let addr =
         listener.local_addr().map_err(|source| ServeError::Bind { port: config.port, source })?;
-    let state = BedrockState::new(&config);
     let (stop, stopped) = oneshot::channel::<()>();
     let router = app(state.clone());
     let task = tokio::spawn(async move {
@@ -179,7 +232,13 @@ pub async fn serve(config: BedrockConfig) -> Result<RunningServer, ServeError> {
             })
             .await
     });
-    tracing::info!(%addr, "local Bedrock endpoint listening");
+    tracing::info!(
+        %addr,
+        region = state.catalog.region(),
+        models = state.catalog.models().len(),
+        profiles = state.catalog.profiles().len(),
+        "local Bedrock endpoint listening"
+    );
     Ok(RunningServer { url: format!("http://{addr}"), addr, state, stop: Some(stop), task })
 }
 
@@ -311,8 +370,14 @@ async fn apply_guardrail(
     Ok(axum::Json(answer).into_response())
 }
 
-async fn health() -> Response {
-    axum::Json(json!({"status": "ok", "service": "bedrock-runtime"})).into_response()
+/// `GET /_quarry/health`: the endpoint is up; which services and Region it plays.
+async fn health(State(state): State<BedrockState>) -> Response {
+    axum::Json(json!({
+        "status": "ok",
+        "services": ["bedrock-runtime", "bedrock"],
+        "region": state.catalog.region(),
+    }))
+    .into_response()
 }
 
 async fn get_faults(State(state): State<BedrockState>) -> Response {
@@ -358,6 +423,10 @@ mod tests {
 
     use super::*;
 
+    fn state() -> BedrockState {
+        BedrockState::new(&BedrockConfig::default()).expect("the built-in catalog loads")
+    }
+
     async fn call(app: Router, method: &str, path: &str, body: &str) -> (StatusCode, Response) {
         let request = Request::builder()
             .method(method)
@@ -376,7 +445,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_admin_endpoint_replaces_and_reports_faults() {
-        let state = BedrockState::new(&BedrockConfig::default());
+        let state = state();
         let (status, response) =
             call(app(state.clone()), "PUT", "/_quarry/faults", r#"{"throttle_every":2}"#).await;
         assert_eq!(status, StatusCode::OK);
@@ -393,23 +462,18 @@ mod tests {
 
     #[tokio::test]
     async fn health_answers_and_every_response_has_a_request_id() {
-        let (status, response) =
-            call(app(BedrockState::new(&BedrockConfig::default())), "GET", "/_quarry/health", "")
-                .await;
+        let (status, response) = call(app(state()), "GET", "/_quarry/health", "").await;
         assert_eq!(status, StatusCode::OK);
         assert!(response.headers().contains_key("x-amzn-requestid"));
-        assert_eq!(json_of(response).await["status"], "ok");
+        let health = json_of(response).await;
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["region"], "us-east-1");
+        assert_eq!(health["services"], json!(["bedrock-runtime", "bedrock"]));
     }
 
     #[tokio::test]
     async fn an_unknown_path_is_an_unknown_operation() {
-        let (status, response) = call(
-            app(BedrockState::new(&BedrockConfig::default())),
-            "POST",
-            "/model/x/frobnicate",
-            "{}",
-        )
-        .await;
+        let (status, response) = call(app(state()), "POST", "/model/x/frobnicate", "{}").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(response.headers()["x-amzn-errortype"], "UnknownOperationException");
     }

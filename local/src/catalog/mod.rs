@@ -20,6 +20,8 @@ pub use data::{
 pub use loader::CatalogError;
 pub use routes::routes;
 
+use crate::bedrock::model_id::ModelDirectory;
+
 /// The built-in catalog data.
 const BUILTIN_JSON: &str = include_str!("../../data/catalog.json");
 
@@ -99,6 +101,14 @@ impl Catalog {
         self.profiles
             .iter()
             .find(|profile| profile.id() == id_or_arn || profile.inference_profile_arn == id_or_arn)
+    }
+}
+
+/// The runtime serves a real model id when the catalog lists it as a foundation model or as a
+/// system-defined inference profile of this Region (`local.*` ids are the runtime's own).
+impl ModelDirectory for Catalog {
+    fn knows(&self, id: &str) -> bool {
+        self.model(id).is_some() || self.profile(id).is_some()
     }
 }
 
@@ -322,5 +332,27 @@ mod tests {
         let missing = Catalog::from_path(dir.join("absent.json"), "eu-west-1", "123456789012")
             .expect_err("missing");
         assert!(missing.to_string().contains("absent.json"), "{missing}");
+    }
+
+    #[test]
+    fn the_runtime_serves_the_models_and_profiles_the_catalog_lists_in_its_region() {
+        let catalog = builtin();
+        for id in [
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "amazon.titan-embed-text-v2:0",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ] {
+            assert!(catalog.knows(id), "{id}");
+        }
+        for id in [
+            "anthropic.claude-9-opus-v1:0",
+            "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "local.extractive-v1",
+            "",
+        ] {
+            assert!(!catalog.knows(id), "{id}");
+        }
+        assert!(Catalog::builtin("eu-west-1").expect("eu").knows("eu.amazon.nova-lite-v1:0"));
     }
 }
