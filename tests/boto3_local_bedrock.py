@@ -12,12 +12,11 @@ The script starts nothing. Start the endpoint first and give its URL:
     cargo run -p quarry-local -- bedrock --port 4010 &
     QUARRY_LOCAL_BEDROCK_URL=http://127.0.0.1:4010 python3 tests/boto3_local_bedrock.py
 
-It prints one line per check (PASS / FAIL / SKIP), then a summary line
-`boto3: N passed, N failed, N skipped`, and exits non-zero when any check failed.
+It prints one line per check (PASS / FAIL), then a summary line `boto3: N passed, N failed`, and
+exits non-zero when any check failed.
 
 Native InvokeModel bodies are table-driven: one row per provider family, each built from the AWS
-documentation's request body for that family. A family whose body the endpoint does not speak yet
-answers a ValidationException saying so; that row prints SKIP instead of failing.
+documentation's request body for that family; every row must pass.
 """
 
 from __future__ import annotations
@@ -42,8 +41,6 @@ TITAN_EMBED_G1 = "amazon.titan-embed-text-v1"
 GUARDRAIL_ID = "quarrydemo"  # the endpoint's demo guardrail
 BLOCKED_MESSAGE = "Sorry, the model cannot answer this question."
 INVALID_MODEL_ID = "The provided model identifier is invalid."
-# The endpoint's own words for a native body it cannot answer yet (a local limitation, not Bedrock's).
-LOCAL_ENDPOINT = "local Bedrock endpoint"
 
 OFFICE = (
     "The office opens at 9am. Parking is free for visitors. "
@@ -75,10 +72,6 @@ TOP_SONG_TOOL = {
         }
     ]
 }
-
-
-class Skip(Exception):
-    """The check cannot run against this endpoint (a feature not there yet)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,19 +514,9 @@ NATIVE_ROWS = [
 ]
 
 
-def skip_if_not_spoken(error: ClientError, row: NativeRow) -> None:
-    message = error.response["Error"].get("Message", "")
-    if code_of(error) == "ValidationException" and LOCAL_ENDPOINT in message and "yet" in message:
-        raise Skip(f"{row.family} body of {row.model_id} not supported by this endpoint yet")
-
-
 def native_check(row: NativeRow) -> Callable[[], None]:
     def run() -> None:
-        try:
-            body, response = invoke(row.model_id, row.body)
-        except ClientError as error:
-            skip_if_not_spoken(error, row)
-            raise
+        body, response = invoke(row.model_id, row.body)
         answer = row.answer(body)
         headers = response["ResponseMetadata"]["HTTPHeaders"]
         assert int(headers["x-amzn-bedrock-input-token-count"]) > 0, headers
@@ -734,13 +717,10 @@ def faults_surface_as_their_exceptions_and_clear():
 
 def main() -> int:
     print(f"boto3 {boto3.__version__} against {URL}")
-    passed = failed = skipped = 0
+    passed = failed = 0
     for name, function in CHECKS:
         try:
             function()
-        except Skip as reason:
-            skipped += 1
-            print(f"SKIP {name}: {reason}")
         except Exception as error:  # noqa: BLE001 - every failure is reported, then counted
             failed += 1
             print(f"FAIL {name}: {type(error).__name__}: {error}")
@@ -748,7 +728,7 @@ def main() -> int:
         else:
             passed += 1
             print(f"PASS {name}")
-    print(f"boto3: {passed} passed, {failed} failed, {skipped} skipped")
+    print(f"boto3: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
