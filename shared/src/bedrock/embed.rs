@@ -51,9 +51,15 @@ pub async fn embed(
     // Fail fast on a passed deadline, before the first call; each call checks it again.
     CallBudget::start(client, &options.call)?;
     let model_id = model_id.to_string();
-    let mut answers = stream::iter(plan.calls().iter().enumerate())
+    // The futures are built up front (not in a `map` closure over borrowed calls) so the whole
+    // future stays `Send` for callers that spawn it, such as an axum handler.
+    let calls: Vec<_> = plan
+        .calls()
+        .iter()
+        .enumerate()
         .map(|(index, call)| send(client, &model_id, model, index, call, &options.call))
-        .buffer_unordered(options.concurrency.max(1));
+        .collect();
+    let mut answers = stream::iter(calls).buffer_unordered(options.concurrency.max(1));
     let mut assembler = plan.assembler();
     while let Some((index, body, input_tokens)) = answers.try_next().await? {
         assembler.add(index, &body, input_tokens)?;

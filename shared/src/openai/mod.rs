@@ -24,6 +24,6 @@ pub use chat::{
     FinishReason, MessageContent, MessageRole, StreamOptions,
 };
 pub use embeddings::{EmbeddingRequest, EmbeddingResponse, EmbeddingVector, EncodingFormat};
-pub use error::{ErrorResponse, ErrorType, OpenAiError};
+pub use error::{ErrorDetail, ErrorResponse, ErrorType, OpenAiError};
 pub use models::{Model, ModelList};
 pub use stream::{ChatCompletionChunk, ChunkEncoder, SSE_DONE, sse_data};

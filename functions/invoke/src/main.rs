@@ -1,0 +1,83 @@
+//! The invoke Lambda: builds the SDK clients and settings once at start-up, warms the Bedrock
+//! connection, and serves quarry's Router under lambda_http's streaming runner (API Gateway REST
+//! response streaming and Function URLs stream token by token; buffered responses still work).
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_config::BehaviorVersion;
+use axum::extract::Request;
+use lambda_http::request::RequestContext;
+use quarry::config::{AuthConfig, InvokeSettings};
+use quarry_invoke::auth::load_secret_hashes;
+use quarry_invoke::{AppState, Authenticator, Deadline, IamCaller, RequestId};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time() // CloudWatch stamps every line
+        .init();
+
+    let settings = InvokeSettings::from_env(|name| std::env::var(name).ok())?;
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let bedrock = aws_sdk_bedrockruntime::Client::new(&sdk);
+    let auth = match &settings.auth {
+        AuthConfig::Iam => Authenticator::Iam,
+        AuthConfig::ApiKeys { secret_name, key_sha256 } => {
+            let mut hashes = key_sha256.clone();
+            if let Some(secret) = secret_name {
+                let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+                hashes.extend(load_secret_hashes(&secrets, secret).await?);
+            }
+            if hashes.is_empty() {
+                tracing::error!("no API keys are configured: every request will be refused (401)");
+            }
+            Authenticator::api_keys(&hashes)?
+        }
+    };
+    warm_up(&bedrock, &settings).await;
+
+    let app = quarry_invoke::app(AppState::new(bedrock, settings, auth))
+        .layer(axum::middleware::map_request(from_lambda));
+    lambda_http::run_with_streaming_response(app).await
+}
+
+/// Opens the TLS connection to Bedrock during init, where Lambda does not bill the wait and the
+/// first request does not pay for the handshake. A Converse call with no messages is refused by
+/// Bedrock before any model runs; only the connection is wanted.
+async fn warm_up(bedrock: &aws_sdk_bedrockruntime::Client, settings: &InvokeSettings) {
+    let call = bedrock.converse().model_id(settings.models.default.to_string()).send();
+    if tokio::time::timeout(Duration::from_secs(2), call).await.is_err() {
+        tracing::warn!("warming the Bedrock connection took over 2s; continuing");
+    }
+}
+
+/// Carries what Lambda and API Gateway know about the invocation into the Router's own types:
+/// the deadline, the request id, and the caller API Gateway's IAM authorizer verified.
+async fn from_lambda(mut request: Request) -> Request {
+    let lambda = request.extensions().get::<lambda_http::Context>().cloned();
+    if let Some(context) = lambda {
+        let deadline = UNIX_EPOCH + Duration::from_millis(context.deadline);
+        request.extensions_mut().insert(Deadline(deadline));
+        request.extensions_mut().insert(RequestId(context.request_id));
+    }
+    let caller = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.identity.user_arn.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone()),
+        _ => None,
+    };
+    if let Some(arn) = caller {
+        request.extensions_mut().insert(IamCaller(arn));
+    }
+    request
+}
