@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::AdapterError;
+use crate::chat::types::json_kind;
 use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent};
 use crate::model::Family;
 
@@ -44,17 +45,6 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
     }
     serde_json::from_value(value)
         .map_err(|e| invalid_response(family, format!("{shape} is not the documented shape: {e}")))
-}
-
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
 }
 
 /// An [`AdapterError::Unsupported`] for `feature`.
