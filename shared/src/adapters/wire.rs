@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::AdapterError;
 use crate::chat::types::json_kind;
-use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent};
+use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent, ToolChoice};
 use crate::model::Family;
 
 pub use super::stream_metrics::{INVOCATION_METRICS_KEY, InvocationMetrics};
@@ -60,6 +60,23 @@ pub(crate) fn invalid_request(family: Family, reason: impl Display) -> AdapterEr
 /// An [`AdapterError::InvalidResponse`].
 pub(crate) fn invalid_response(family: Family, reason: impl Display) -> AdapterError {
     AdapterError::InvalidResponse { family, reason: reason.to_string() }
+}
+
+/// Refuses `top_k`, tools, and a tool choice that forces a call, for families that document
+/// neither (`auto` without tools asks for nothing, so it passes).
+pub(crate) fn refuse_top_k_and_tools(
+    family: Family,
+    request: &crate::chat::ChatRequest,
+) -> Result<(), AdapterError> {
+    if request.top_k.is_some() {
+        return Err(unsupported(family, "top_k"));
+    }
+    if !request.tools.is_empty()
+        || matches!(request.tool_choice, Some(ToolChoice::Any | ToolChoice::Tool { .. }))
+    {
+        return Err(unsupported(family, "tools"));
+    }
+    Ok(())
 }
 
 /// The request's system text (text blocks joined with newlines); cache points are rejected because
