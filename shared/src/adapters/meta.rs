@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapters::stream_metrics::{InvocationMetrics, TextBlockStream};
 use crate::adapters::text_turns::TextConversation;
+use crate::adapters::wire::to_body;
 use crate::adapters::{
     AdapterError, NativeAdapter, StreamDecoder, check_body_request, json_number,
 };
@@ -178,12 +179,7 @@ impl NativeAdapter for MetaLlamaAdapter {
         base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
-        serde_json::to_value(LlamaRequest::from_chat(base_model_id, request)?).map_err(|e| {
-            AdapterError::InvalidRequest {
-                family: Family::Meta,
-                reason: format!("the body could not be serialized: {e}"),
-            }
-        })
+        to_body(Family::Meta, &LlamaRequest::from_chat(base_model_id, request)?)
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, AdapterError> {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapters::stream_metrics::{InvocationMetrics, TextBlockStream};
 use crate::adapters::text_turns::TextConversation;
+use crate::adapters::wire::to_body;
 use crate::adapters::{
     AdapterError, NativeAdapter, StreamDecoder, check_body_request, json_number,
 };
@@ -183,12 +184,7 @@ impl NativeAdapter for TitanTextAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
-        serde_json::to_value(TitanTextRequest::from_chat(request)?).map_err(|e| {
-            AdapterError::InvalidRequest {
-                family: Family::AmazonTitanText,
-                reason: format!("the body could not be serialized: {e}"),
-            }
-        })
+        to_body(Family::AmazonTitanText, &TitanTextRequest::from_chat(request)?)
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, AdapterError> {
