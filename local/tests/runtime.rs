@@ -19,7 +19,7 @@ use aws_sdk_bedrockruntime::types::{
     ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolSpecification,
     ToolUseBlock,
 };
-use aws_smithy_types::{Document, Number};
+use quarry::chat::converse::{document_to_json, json_to_document};
 use quarry_local::bedrock::guardrail::DEMO_GUARDRAIL_ID;
 use quarry_local::faults::FaultConfig;
 use quarry_local::models::embedding::embed;
@@ -43,38 +43,6 @@ fn text_of(output: &ConverseOutput) -> String {
     message_of(output).content().iter().filter_map(|b| b.as_text().ok().cloned()).collect()
 }
 
-fn document(value: &Value) -> Document {
-    match value {
-        Value::Null => Document::Null,
-        Value::Bool(b) => Document::Bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => Document::Number(Number::PosInt(u)),
-            (None, Some(i)) => Document::Number(Number::NegInt(i)),
-            _ => Document::Number(Number::Float(n.as_f64().unwrap_or_default())),
-        },
-        Value::String(s) => Document::String(s.clone()),
-        Value::Array(items) => Document::Array(items.iter().map(document).collect()),
-        Value::Object(fields) => {
-            Document::Object(fields.iter().map(|(k, v)| (k.clone(), document(v))).collect())
-        }
-    }
-}
-
-fn json_of(document: &Document) -> Value {
-    match document {
-        Document::Null => Value::Null,
-        Document::Bool(b) => json!(b),
-        Document::Number(Number::PosInt(u)) => json!(u),
-        Document::Number(Number::NegInt(i)) => json!(i),
-        Document::Number(Number::Float(f)) => json!(f),
-        Document::String(s) => json!(s),
-        Document::Array(items) => Value::Array(items.iter().map(json_of).collect()),
-        Document::Object(fields) => {
-            Value::Object(fields.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
-        }
-    }
-}
-
 /// The tool of "Call a tool with the Converse API"
 /// (https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html).
 fn top_song_tools() -> ToolConfiguration {
@@ -86,7 +54,7 @@ fn top_song_tools() -> ToolConfiguration {
     let spec = ToolSpecification::builder()
         .name("top_song")
         .description("Get the most popular song played on a radio station.")
-        .input_schema(ToolInputSchema::Json(document(&schema)))
+        .input_schema(ToolInputSchema::Json(json_to_document(&schema)))
         .build()
         .expect("a valid tool");
     ToolConfiguration::builder().tools(Tool::ToolSpec(spec)).build().expect("a valid tool config")
@@ -198,11 +166,14 @@ async fn converse_calls_a_tool_and_answers_from_its_result() {
     let tool_use: &ToolUseBlock =
         assistant.content().iter().find_map(|b| b.as_tool_use().ok()).expect("a toolUse block");
     assert_eq!(tool_use.name(), "top_song");
-    assert_eq!(json_of(tool_use.input()), json!({"sign": "WZPZ"}));
+    assert_eq!(
+        document_to_json(tool_use.input()).expect("finite numbers"),
+        json!({"sign": "WZPZ"})
+    );
 
     let result = ToolResultBlock::builder()
         .tool_use_id(tool_use.tool_use_id())
-        .content(ToolResultContentBlock::Json(document(
+        .content(ToolResultContentBlock::Json(json_to_document(
             &json!({"song": "Elemental Hotel", "artist": "8 Storey Hike"}),
         )))
         .build()
