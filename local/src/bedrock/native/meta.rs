@@ -156,12 +156,12 @@ mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::meta::{MetaLlamaAdapter, prompt};
     use quarry::adapters::text_turns::TextConversation;
-    use quarry::chat::collect_events;
     use quarry::model::Family;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn conversation() -> ChatRequest {
         ChatRequest {
@@ -228,13 +228,8 @@ mod tests {
         let body = Llama.response_body(&answer).expect("body");
         let parsed = MetaLlamaAdapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed, answer.response);
-        let mut decoder = MetaLlamaAdapter.stream_decoder();
-        let events: Vec<_> = Llama
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events), answer.response);
+        let chunks = Llama.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&MetaLlamaAdapter, &chunks);
+        assert_eq!(streamed, answer.response);
     }
 }

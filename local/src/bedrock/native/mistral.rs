@@ -140,11 +140,12 @@ pub fn turns_of(prompt: &str) -> Vec<Message> {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::mistral::MistralAdapter;
-    use quarry::chat::{SystemBlock, collect_events};
+    use quarry::chat::SystemBlock;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     const SEVEN_B: &str = "mistral.mistral-7b-instruct-v0:2";
     const LARGE_2: &str = "mistral.mistral-large-2407-v1:0";
@@ -178,14 +179,9 @@ mod tests {
             .parse_response(format.response_body(&answer).expect("body").to_string().as_bytes())
             .expect("parses");
         assert_eq!(parsed.text(), answer.text());
-        let mut decoder = MistralAdapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events).text(), answer.text());
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&MistralAdapter, &chunks);
+        assert_eq!(streamed.text(), answer.text());
     }
 
     #[test]
@@ -240,14 +236,8 @@ mod tests {
         assert_eq!((id.len(), name.as_str()), (9, "get_weather"));
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{id}");
         assert_eq!(input, &json!({"city": "Paris"}));
-        let mut decoder = MistralAdapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        let streamed = collect_events(&events);
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&MistralAdapter, &chunks);
         assert_eq!(streamed.content, parsed.content);
         assert_eq!(streamed.stop_reason, parsed.stop_reason);
     }

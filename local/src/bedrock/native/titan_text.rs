@@ -172,11 +172,11 @@ mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::text_turns::TextConversation;
     use quarry::adapters::titan_text::{TitanTextAdapter, input_text};
-    use quarry::chat::collect_events;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn express() -> TitanText {
         TitanText::for_model("amazon.titan-text-express-v1")
@@ -255,11 +255,7 @@ mod tests {
             chunks.last().map(|c| c.json["completionReason"].clone()),
             Some(json!("FINISH"))
         );
-        let mut decoder = TitanTextAdapter.stream_decoder();
-        let events: Vec<_> = chunks
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events), answer.response);
+        let streamed = fold_chunks(&TitanTextAdapter, &chunks);
+        assert_eq!(streamed, answer.response);
     }
 }
