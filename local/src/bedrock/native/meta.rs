@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::chat::ChatAnswer;
 use super::schema::BodyCheck;
-use super::titan_text::text_deltas;
+use super::titan_text::text_chunk_pieces;
 use super::{ChatFormat, StreamChunk, to_json};
 use crate::aws_error::AwsError;
 
@@ -89,9 +89,8 @@ impl ChatFormat for Llama {
 
     fn stream_chunks(&self, answer: &ChatAnswer) -> Result<Vec<StreamChunk>, AwsError> {
         let usage = answer.usage();
-        let pieces = text_deltas(&answer.events);
+        let pieces = text_chunk_pieces(&answer.events);
         let last = pieces.len().saturating_sub(1);
-        let pieces = if pieces.is_empty() { vec![""] } else { pieces };
         let mut generated = 0;
         pieces
             .into_iter()

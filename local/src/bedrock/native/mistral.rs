@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::chat::ChatAnswer;
 use super::chat_completion::{ChatCompletion, ChunkShape};
 use super::schema::BodyCheck;
-use super::titan_text::text_deltas;
+use super::titan_text::text_chunk_pieces;
 use super::{ChatFormat, StreamChunk, to_json};
 use crate::aws_error::AwsError;
 
@@ -88,9 +88,8 @@ impl ChatFormat for MistralText {
     }
 
     fn stream_chunks(&self, answer: &ChatAnswer) -> Result<Vec<StreamChunk>, AwsError> {
-        let pieces = text_deltas(&answer.events);
+        let pieces = text_chunk_pieces(&answer.events);
         let last = pieces.len().saturating_sub(1);
-        let pieces = if pieces.is_empty() { vec![""] } else { pieces };
         pieces
             .into_iter()
             .enumerate()

@@ -79,14 +79,12 @@ impl ChatFormat for TitanText {
     }
 
     fn stream_chunks(&self, answer: &ChatAnswer) -> Result<Vec<StreamChunk>, AwsError> {
-        let pieces: Vec<&str> = text_deltas(&answer.events);
+        let pieces = text_chunk_pieces(&answer.events);
         let usage = answer.usage();
         let reason = completion_reason(answer.response.stop_reason);
         let mut chunks = Vec::new();
         let mut total = 0;
         let last = pieces.len().saturating_sub(1);
-        // A text-less answer still sends one (empty) chunk to carry the completion reason.
-        let pieces = if pieces.is_empty() { vec![""] } else { pieces };
         for (i, piece) in pieces.into_iter().enumerate() {
             let chunk = StreamChunk::new(Value::Null, piece);
             total += chunk.output_tokens;
@@ -123,6 +121,13 @@ pub(crate) fn text_deltas(events: &[StreamEvent]) -> Vec<&str> {
             _ => None,
         })
         .collect()
+}
+
+/// The text of an answer's stream chunks, one per text delta; a text-less answer still sends one
+/// (empty) chunk to carry the stop reason.
+pub(crate) fn text_chunk_pieces(events: &[StreamEvent]) -> Vec<&str> {
+    let pieces = text_deltas(events);
+    if pieces.is_empty() { vec![""] } else { pieces }
 }
 
 /// Titan's `completionReason` for quarry's stop reason (the service sends `FINISH`).
