@@ -5,15 +5,9 @@
 //! each other for every family, streams included. Embedding bodies go through `quarry::embed::plan`
 //! and its `Assembler`.
 
-use std::sync::{Arc, Mutex};
+mod common;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::Client;
-use aws_sdk_bedrockruntime::config::interceptors::BeforeDeserializationInterceptorContextRef;
-use aws_sdk_bedrockruntime::config::{
-    ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
 use aws_sdk_bedrockruntime::primitives::Blob;
@@ -27,11 +21,10 @@ use quarry::embed::{EmbedRequest, EmbeddingModel, plan};
 use quarry::model::Family;
 use quarry_local::models::embedding::embed;
 use quarry_local::models::extractive::count_tokens;
-use quarry_local::{BedrockConfig, RunningServer, serve};
 use serde_json::{Value, json};
 
-const OFFICE: &str =
-    "The office opens at 9am. Parking is free for visitors. The cafeteria serves lunch from noon.";
+use common::{OFFICE, ResponseHeaders, client, start};
+
 const QUESTION: &str = "When does the office open?";
 const ANSWER_SENTENCE: &str = "The office opens at 9am.";
 
@@ -65,21 +58,6 @@ const TOOL_MODELS: [(Family, &str); 5] = [
     (Family::OpenAi, "openai.gpt-oss-20b-1:0"),
 ];
 
-async fn start() -> RunningServer {
-    serve(BedrockConfig::default()).await.expect("the endpoint starts on a free port")
-}
-
-async fn client(server: &RunningServer) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(server.url())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await;
-    Client::new(&config)
-}
-
 fn adapter(family: Family) -> &'static dyn NativeAdapter {
     adapter_for(family).expect("every chat family has an adapter")
 }
@@ -91,46 +69,18 @@ fn office_request() -> ChatRequest {
     }
 }
 
-/// Captures the raw response headers of the last call.
-#[derive(Debug, Clone, Default)]
-struct ResponseHeaders(Arc<Mutex<Vec<(String, String)>>>);
-
-impl ResponseHeaders {
-    fn count(&self, name: &str) -> u32 {
-        let headers = self.0.lock().expect("lock");
-        let value =
-            headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
-        value.unwrap_or_else(|| panic!("no {name} header")).parse().expect("a token count")
-    }
-}
-
-impl Intercept for ResponseHeaders {
-    fn name(&self) -> &'static str {
-        "ResponseHeaders"
-    }
-
-    fn read_before_deserialization(
-        &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        *self.0.lock().expect("lock") = context
-            .response()
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Ok(())
-    }
-}
-
 /// What one InvokeModel call returned: the body and the token-count headers.
 #[derive(Debug)]
 struct Invoked {
     body: Vec<u8>,
     input_tokens: u32,
     output_tokens: u32,
+}
+
+/// The token count in header `name` of the last response.
+fn token_count(headers: &ResponseHeaders, name: &str) -> u32 {
+    let value = headers.get(name);
+    value.unwrap_or_else(|| panic!("no {name} header")).parse().expect("a token count")
 }
 
 /// InvokeModel; an error is the SDK's typed service error.
@@ -154,8 +104,8 @@ async fn invoke(
     assert_eq!(output.content_type(), "application/json");
     Ok(Invoked {
         body: output.body().as_ref().to_vec(),
-        input_tokens: headers.count("x-amzn-bedrock-input-token-count"),
-        output_tokens: headers.count("x-amzn-bedrock-output-token-count"),
+        input_tokens: token_count(&headers, "x-amzn-bedrock-input-token-count"),
+        output_tokens: token_count(&headers, "x-amzn-bedrock-output-token-count"),
     })
 }
 

@@ -2,64 +2,28 @@
 //! the real `aws-sdk-bedrockruntime` and `aws-sdk-bedrock` clients given the same endpoint URL, and
 //! runtime model ids validated against the catalog the control plane lists.
 
+mod common;
+
 use std::sync::Arc;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_bedrock::types::{InferenceType, ModelModality};
-use aws_sdk_bedrockruntime::config::{Credentials, Region};
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::operation::RequestId;
-use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, ConverseOutput as ConverseOutputMessage, Message,
-    SystemContentBlock,
-};
+use aws_sdk_bedrockruntime::types::ConverseOutput as ConverseOutputMessage;
 use quarry_local::catalog::Catalog;
 use quarry_local::{BedrockConfig, CatalogSource, RunningServer, serve};
 
-const OFFICE: &str =
-    "The office opens at 9am. Parking is free for visitors. The cafeteria serves lunch from noon.";
+use common::{ask_office, sdk_config, start_with, user};
+
 const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
 
 async fn start(catalog: CatalogSource) -> RunningServer {
-    serve(BedrockConfig { catalog, ..BedrockConfig::default() })
-        .await
-        .expect("the endpoint starts on a free port")
-}
-
-/// One SDK configuration for both clients: the endpoint URL, a Region, dummy credentials, no
-/// retries (each call is one request).
-async fn sdk_config(server: &RunningServer, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(server.url())
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .retry_config(RetryConfig::disabled())
-        .load()
-        .await
-}
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.to_owned()))
-        .build()
-        .expect("a valid message")
+    start_with(BedrockConfig { catalog, ..BedrockConfig::default() }).await
 }
 
 /// Asks `model` when the office opens; the answer text or the error code and message.
 async fn ask(client: &aws_sdk_bedrockruntime::Client, model: &str) -> Result<String, String> {
-    let output = client
-        .converse()
-        .model_id(model)
-        .system(SystemContentBlock::Text(OFFICE.to_owned()))
-        .messages(user("When does the office open?"))
-        .send()
-        .await
-        .map_err(|e| {
-            let e = e.into_service_error();
-            format!("{}: {}", e.code().unwrap_or("?"), e.message().unwrap_or("?"))
-        })?;
+    let output = ask_office(client, model).await?;
     match output.output() {
         Some(ConverseOutputMessage::Message(message)) => {
             Ok(message.content().iter().filter_map(|b| b.as_text().ok().cloned()).collect())

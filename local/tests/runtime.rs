@@ -1,16 +1,11 @@
 //! The local Bedrock runtime endpoint driven through the real `aws-sdk-bedrockruntime` client, as
 //! applications use it: every operation, the guardrail, every fault, and validation errors.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_sdk_bedrockruntime::Client;
-use aws_sdk_bedrockruntime::config::interceptors::BeforeDeserializationInterceptorContextRef;
-use aws_sdk_bedrockruntime::config::{
-    ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::primitives::Blob;
@@ -24,47 +19,18 @@ use aws_sdk_bedrockruntime::types::{
     ToolConfiguration, ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolSpecification,
     ToolUseBlock,
 };
-use aws_smithy_types::{Document, Number};
+use quarry::chat::converse::{document_to_json, json_to_document};
 use quarry_local::bedrock::guardrail::DEMO_GUARDRAIL_ID;
 use quarry_local::faults::FaultConfig;
 use quarry_local::models::embedding::embed;
-use quarry_local::{BedrockConfig, RunningServer, serve};
 use serde_json::{Value, json};
+
+use common::{OFFICE, ResponseHeaders, ask_office, client, client_with, start, user};
 
 const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
 const HAIKU_PROFILE_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0";
 const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
-const OFFICE: &str =
-    "The office opens at 9am. Parking is free for visitors. The cafeteria serves lunch from noon.";
 const BLOCKED_MESSAGE: &str = "Sorry, the model cannot answer this question.";
-
-async fn start() -> RunningServer {
-    serve(BedrockConfig::default()).await.expect("the endpoint starts on a free port")
-}
-
-async fn client_with(server: &RunningServer, retry: RetryConfig) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(server.url())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .retry_config(retry)
-        .load()
-        .await;
-    Client::new(&config)
-}
-
-/// A client with retries off, so each call is one request and faults surface as they are.
-async fn client(server: &RunningServer) -> Client {
-    client_with(server, RetryConfig::disabled()).await
-}
-
-fn user(text: &str) -> Message {
-    Message::builder()
-        .role(ConversationRole::User)
-        .content(ContentBlock::Text(text.to_owned()))
-        .build()
-        .expect("a valid message")
-}
 
 fn message_of(output: &ConverseOutput) -> &Message {
     match output.output() {
@@ -75,38 +41,6 @@ fn message_of(output: &ConverseOutput) -> &Message {
 
 fn text_of(output: &ConverseOutput) -> String {
     message_of(output).content().iter().filter_map(|b| b.as_text().ok().cloned()).collect()
-}
-
-fn document(value: &Value) -> Document {
-    match value {
-        Value::Null => Document::Null,
-        Value::Bool(b) => Document::Bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => Document::Number(Number::PosInt(u)),
-            (None, Some(i)) => Document::Number(Number::NegInt(i)),
-            _ => Document::Number(Number::Float(n.as_f64().unwrap_or_default())),
-        },
-        Value::String(s) => Document::String(s.clone()),
-        Value::Array(items) => Document::Array(items.iter().map(document).collect()),
-        Value::Object(fields) => {
-            Document::Object(fields.iter().map(|(k, v)| (k.clone(), document(v))).collect())
-        }
-    }
-}
-
-fn json_of(document: &Document) -> Value {
-    match document {
-        Document::Null => Value::Null,
-        Document::Bool(b) => json!(b),
-        Document::Number(Number::PosInt(u)) => json!(u),
-        Document::Number(Number::NegInt(i)) => json!(i),
-        Document::Number(Number::Float(f)) => json!(f),
-        Document::String(s) => json!(s),
-        Document::Array(items) => Value::Array(items.iter().map(json_of).collect()),
-        Document::Object(fields) => {
-            Value::Object(fields.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
-        }
-    }
 }
 
 /// The tool of "Call a tool with the Converse API"
@@ -120,7 +54,7 @@ fn top_song_tools() -> ToolConfiguration {
     let spec = ToolSpecification::builder()
         .name("top_song")
         .description("Get the most popular song played on a radio station.")
-        .input_schema(ToolInputSchema::Json(document(&schema)))
+        .input_schema(ToolInputSchema::Json(json_to_document(&schema)))
         .build()
         .expect("a valid tool");
     ToolConfiguration::builder().tools(Tool::ToolSpec(spec)).build().expect("a valid tool config")
@@ -232,11 +166,14 @@ async fn converse_calls_a_tool_and_answers_from_its_result() {
     let tool_use: &ToolUseBlock =
         assistant.content().iter().find_map(|b| b.as_tool_use().ok()).expect("a toolUse block");
     assert_eq!(tool_use.name(), "top_song");
-    assert_eq!(json_of(tool_use.input()), json!({"sign": "WZPZ"}));
+    assert_eq!(
+        document_to_json(tool_use.input()).expect("finite numbers"),
+        json!({"sign": "WZPZ"})
+    );
 
     let result = ToolResultBlock::builder()
         .tool_use_id(tool_use.tool_use_id())
-        .content(ToolResultContentBlock::Json(document(
+        .content(ToolResultContentBlock::Json(json_to_document(
             &json!({"song": "Elemental Hotel", "artist": "8 Storey Hike"}),
         )))
         .build()
@@ -432,35 +369,6 @@ async fn converse_stream_with_a_guardrail_streams_the_blocked_message() {
     assert_eq!(error, None);
     assert_eq!(folded_text(&events), BLOCKED_MESSAGE);
     assert_eq!(stream_stop_reason(&events), Some(StopReason::GuardrailIntervened));
-}
-
-/// Captures the raw response headers of the last call.
-#[derive(Debug, Clone, Default)]
-struct ResponseHeaders(Arc<Mutex<Vec<(String, String)>>>);
-
-impl ResponseHeaders {
-    fn get(&self, name: &str) -> Option<String> {
-        let headers = self.0.lock().expect("lock");
-        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
-    }
-}
-
-impl Intercept for ResponseHeaders {
-    fn name(&self) -> &'static str {
-        "ResponseHeaders"
-    }
-
-    fn read_before_deserialization(
-        &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let headers = context.response().headers();
-        *self.0.lock().expect("lock") =
-            headers.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        Ok(())
-    }
 }
 
 #[tokio::test]
@@ -683,20 +591,6 @@ async fn validation_errors_reach_the_sdk_as_validation_exceptions_with_bedrock_m
     }
 }
 
-async fn converse_once(client: &Client) -> Result<ConverseOutput, String> {
-    client
-        .converse()
-        .model_id(HAIKU)
-        .system(SystemContentBlock::Text(OFFICE.to_owned()))
-        .messages(user("When does the office open?"))
-        .send()
-        .await
-        .map_err(|e| {
-            let e = e.into_service_error();
-            format!("{}: {}", e.code().unwrap_or("?"), e.message().unwrap_or("?"))
-        })
-}
-
 fn faults(spec: &str) -> FaultConfig {
     spec.parse().expect("a valid fault spec")
 }
@@ -706,7 +600,7 @@ async fn throttling_faults_surface_as_throttling_exceptions_every_nth_call() {
     let server = start().await;
     let client = client(&server).await;
     server.faults().set(faults("throttle_every=2")).expect("valid");
-    assert!(converse_once(&client).await.is_ok());
+    assert!(ask_office(&client, HAIKU).await.is_ok());
     let error = client
         .converse()
         .model_id(HAIKU)
@@ -716,10 +610,10 @@ async fn throttling_faults_surface_as_throttling_exceptions_every_nth_call() {
         .expect_err("the second call is throttled")
         .into_service_error();
     assert!(error.is_throttling_exception(), "{error:?}");
-    assert!(converse_once(&client).await.is_ok());
+    assert!(ask_office(&client, HAIKU).await.is_ok());
     server.faults().clear();
-    assert!(converse_once(&client).await.is_ok());
-    assert!(converse_once(&client).await.is_ok());
+    assert!(ask_office(&client, HAIKU).await.is_ok());
+    assert!(ask_office(&client, HAIKU).await.is_ok());
 }
 
 #[tokio::test]
@@ -733,7 +627,7 @@ async fn error_faults_surface_as_their_exceptions() {
         ("throttle_rate=1", "ThrottlingException"),
     ] {
         server.faults().set(faults(spec)).expect("valid");
-        let error = converse_once(&client).await.expect_err(spec);
+        let error = ask_office(&client, HAIKU).await.expect_err(spec);
         assert!(error.starts_with(expected), "{spec}: {error}");
     }
     server.faults().set(faults("unavailable_every=1")).expect("valid");
@@ -766,7 +660,7 @@ async fn latency_faults_delay_the_answer_and_show_in_its_metrics() {
     let client = client(&server).await;
     server.faults().set(faults("latency_ms=150,latency_per_token_ms=10")).expect("valid");
     let started = Instant::now();
-    let output = converse_once(&client).await.expect("a slow answer");
+    let output = ask_office(&client, HAIKU).await.expect("a slow answer");
     let output_tokens = u64::try_from(output.usage().expect("usage").output_tokens()).expect("u64");
     let expected = Duration::from_millis(150 + 10 * output_tokens);
     assert!(started.elapsed() >= expected, "{:?} < {expected:?}", started.elapsed());
@@ -851,7 +745,7 @@ async fn with_standard_retries_a_throttle_every_second_call_still_succeeds() {
     .await;
     server.faults().set(faults("throttle_every=2")).expect("valid");
     for _ in 0..3 {
-        let output = converse_once(&retrying).await.expect("retried past the throttle");
+        let output = ask_office(&retrying, HAIKU).await.expect("retried past the throttle");
         assert!(text_of(&output).contains("9am"));
     }
     // Calls 1 ok; 2 throttled, 3 ok; 4 throttled, 5 ok.

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::converse::millis;
 use super::event_stream;
 use super::model_id::ModelRef;
-use super::native::{NativeFormat, format_for};
+use super::native::{NativeAnswer, NativeFormat, format_for};
 use super::{BedrockState, PlannedMessage, Timing, pause, stream_body};
 use crate::aws_error::AwsError;
 
@@ -50,6 +50,19 @@ fn check_accept(headers: &HeaderMap, name: &str) -> Result<(), AwsError> {
     }
 }
 
+/// Checks the path's model and the accept header `accept`, then answers the body.
+fn prepare(
+    state: &BedrockState,
+    model_id: &str,
+    headers: &HeaderMap,
+    accept: &str,
+    body: &[u8],
+) -> Result<NativeAnswer, AwsError> {
+    let format = format_of(state, model_id)?;
+    check_accept(headers, accept)?;
+    format.answer(body)
+}
+
 fn header_value(value: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&value.to_string()).unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
@@ -63,9 +76,7 @@ pub(super) async fn invoke(
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
     let plan = state.faults.on_call()?;
-    let format = format_of(&state, &model_id)?;
-    check_accept(&headers, "accept")?;
-    let answer = format.answer(&body)?;
+    let answer = prepare(&state, &model_id, &headers, "accept", &body)?;
     pause(plan.latency + plan.per_token * answer.output_tokens).await;
     let mut response = axum::Json(answer.body).into_response();
     let headers = response.headers_mut();
@@ -84,9 +95,7 @@ pub(super) async fn invoke_stream(
 ) -> Result<Response, AwsError> {
     let started = Instant::now();
     let plan = state.faults.on_call()?;
-    let format = format_of(&state, &model_id)?;
-    check_accept(&headers, "x-amzn-bedrock-accept")?;
-    let answer = format.answer(&body)?;
+    let answer = prepare(&state, &model_id, &headers, "x-amzn-bedrock-accept", &body)?;
     pause(plan.latency).await;
 
     let (input_tokens, output_tokens) = (answer.input_tokens, answer.output_tokens);

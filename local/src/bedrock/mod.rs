@@ -24,7 +24,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -405,8 +405,7 @@ async fn unknown_operation() -> AwsError {
 async fn with_request_id(mut response: Response) -> Response {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let epoch =
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let epoch = native::unix_seconds();
     let id = format!("{:08x}-0000-4000-8000-{n:012x}", epoch & 0xffff_ffff);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-amzn-requestid", value);

@@ -8,6 +8,8 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::{FNV1A_OFFSET_BASIS, fnv1a};
+
 /// Bigrams weigh less than words so a shared word counts for more than a shared phrase position.
 const BIGRAM_WEIGHT: f32 = 0.5;
 
@@ -34,16 +36,10 @@ pub fn embed(text: &str, dimensions: usize) -> Vec<f32> {
 }
 
 fn add_feature(vector: &mut [f32], feature: &[u8], weight: f32) {
-    let hash = fnv1a(feature);
+    let hash = fnv1a(FNV1A_OFFSET_BASIS, feature);
     let bucket = (hash % vector.len() as u64) as usize;
     let sign = if hash >> 63 == 0 { 1.0 } else { -1.0 };
     vector[bucket] += sign * weight;
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
 }
 
 /// Cosine similarity of two vectors of the same length (0 when either is all zeros).

@@ -11,10 +11,10 @@ use super::openai::{
     ChatCompletionChunk, ChatCompletionDecoder, ChatCompletionRequest, ChatCompletionResponse,
     ChatDialect, ChatRole, chat_messages, parse_chat_completion,
 };
-use super::wire::{to_body, unsupported};
+use super::wire::{refuse_top_k_and_tools, to_body};
 use super::{AdapterError, NativeAdapter, StreamDecoder};
 use super::{check_body_request, json_number};
-use crate::chat::{ChatRequest, ChatResponse, ToolChoice};
+use crate::chat::{ChatRequest, ChatResponse};
 use crate::model::Family;
 
 const FAMILY: Family = Family::Ai21;
@@ -50,14 +50,7 @@ impl NativeAdapter for Ai21Adapter {
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
         check_body_request(FAMILY, request)?;
-        if request.top_k.is_some() {
-            return Err(unsupported(FAMILY, "top_k"));
-        }
-        if !request.tools.is_empty()
-            || matches!(request.tool_choice, Some(ToolChoice::Any | ToolChoice::Tool { .. }))
-        {
-            return Err(unsupported(FAMILY, "tools"));
-        }
+        refuse_top_k_and_tools(FAMILY, request)?;
         let body = ChatCompletionRequest {
             messages: chat_messages(&JAMBA, request)?,
             max_tokens: request.max_tokens,

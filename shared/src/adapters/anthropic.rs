@@ -15,6 +15,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::adapters::stream_metrics::{InvocationMetrics, StreamProgress};
+use crate::adapters::wire::to_body;
 use crate::adapters::{
     AdapterError, NativeAdapter, StreamDecoder, check_body_request, json_number,
 };
@@ -626,9 +627,7 @@ impl NativeAdapter for AnthropicAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
-        let body = AnthropicRequest::from_chat(request)?;
-        serde_json::to_value(body)
-            .map_err(|e| invalid_request(format!("the body could not be serialized: {e}")))
+        to_body(Family::Anthropic, &AnthropicRequest::from_chat(request)?)
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, AdapterError> {

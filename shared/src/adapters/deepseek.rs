@@ -11,13 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::wire::{
     EventBuilder, InvocationMetrics, ReasoningSplitter, block_feature, invalid_request,
-    invalid_response, parse_body, pieces_to_blocks, system_text, to_body, unsupported,
+    invalid_response, parse_body, pieces_to_blocks, refuse_top_k_and_tools, system_text, to_body,
+    unsupported,
 };
 use super::{AdapterError, NativeAdapter, StreamDecoder};
 use super::{check_body_request, json_number};
-use crate::chat::{
-    ChatRequest, ChatResponse, ContentBlock, Role, StopReason, StreamEvent, ToolChoice,
-};
+use crate::chat::{ChatRequest, ChatResponse, ContentBlock, Role, StopReason, StreamEvent};
 use crate::model::Family;
 
 const FAMILY: Family = Family::DeepSeek;
@@ -99,14 +98,7 @@ impl NativeAdapter for DeepSeekAdapter {
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
         check_body_request(FAMILY, request)?;
-        if request.top_k.is_some() {
-            return Err(unsupported(FAMILY, "top_k"));
-        }
-        if !request.tools.is_empty()
-            || matches!(request.tool_choice, Some(ToolChoice::Any | ToolChoice::Tool { .. }))
-        {
-            return Err(unsupported(FAMILY, "tools"));
-        }
+        refuse_top_k_and_tools(FAMILY, request)?;
         let body = DeepSeekRequest {
             prompt: prompt(request)?,
             temperature: request.temperature.map(json_number),

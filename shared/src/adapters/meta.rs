@@ -11,12 +11,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::stream_metrics::{InvocationMetrics, StreamProgress};
+use crate::adapters::stream_metrics::{InvocationMetrics, TextBlockStream};
 use crate::adapters::text_turns::TextConversation;
+use crate::adapters::wire::to_body;
 use crate::adapters::{
     AdapterError, NativeAdapter, StreamDecoder, check_body_request, json_number,
 };
-use crate::chat::{ChatRequest, ChatResponse, ContentBlock, Delta, StopReason, StreamEvent, Usage};
+use crate::chat::{ChatRequest, ChatResponse, ContentBlock, StopReason, StreamEvent, Usage};
 use crate::model::Family;
 
 /// The Meta Llama adapter.
@@ -178,12 +179,7 @@ impl NativeAdapter for MetaLlamaAdapter {
         base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
-        serde_json::to_value(LlamaRequest::from_chat(base_model_id, request)?).map_err(|e| {
-            AdapterError::InvalidRequest {
-                family: Family::Meta,
-                reason: format!("the body could not be serialized: {e}"),
-            }
-        })
+        to_body(Family::Meta, &LlamaRequest::from_chat(base_model_id, request)?)
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, AdapterError> {
@@ -200,8 +196,7 @@ impl NativeAdapter for MetaLlamaAdapter {
 /// Decodes Llama's `generation` chunks into one text block (index 0).
 #[derive(Debug, Default)]
 pub struct LlamaStreamDecoder {
-    progress: StreamProgress,
-    text_started: bool,
+    text: TextBlockStream,
     prompt_tokens: Option<u32>,
     generation_tokens: Option<u32>,
 }
@@ -210,29 +205,17 @@ impl StreamDecoder for LlamaStreamDecoder {
     fn decode_chunk(&mut self, chunk: &[u8]) -> Result<Vec<StreamEvent>, AdapterError> {
         let chunk: LlamaStreamChunk = serde_json::from_slice(chunk)
             .map_err(|e| invalid_response(format!("the stream chunk is not a Llama chunk: {e}")))?;
-        let mut events = Vec::new();
-        self.progress.start(&mut events);
         self.prompt_tokens = chunk.prompt_token_count.or(self.prompt_tokens);
         self.generation_tokens = chunk.generation_token_count.or(self.generation_tokens);
-        if !chunk.generation.is_empty() {
-            self.text_started = true;
-            events.push(StreamEvent::ContentBlockDelta {
-                index: 0,
-                delta: Delta::Text { text: chunk.generation },
-            });
-        }
-        let ended = chunk.stop_reason.is_some();
-        if let Some(reason) = chunk.stop_reason {
-            if self.text_started {
-                events.push(StreamEvent::ContentBlockStop { index: 0 });
-            }
-            events.push(StreamEvent::MessageStop { stop_reason: stop_reason_of(&reason) });
-        }
         let usage = (self.prompt_tokens.is_some() || self.generation_tokens.is_some()).then(|| {
             Usage::new(self.prompt_tokens.unwrap_or(0), self.generation_tokens.unwrap_or(0))
         });
-        self.progress.finish_chunk(&mut events, chunk.invocation_metrics.as_ref(), ended, usage);
-        Ok(events)
+        Ok(self.text.chunk(
+            chunk.generation,
+            chunk.stop_reason.as_deref().map(stop_reason_of),
+            chunk.invocation_metrics.as_ref(),
+            usage,
+        ))
     }
 }
 

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::stream_metrics::{InvocationMetrics, StreamProgress};
+use crate::adapters::wire::to_body;
 use crate::adapters::{
     AdapterError, NativeAdapter, StreamDecoder, check_body_request, json_number,
 };
@@ -629,8 +630,7 @@ impl NativeAdapter for NovaAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
-        serde_json::to_value(NovaRequest::from_chat(request)?)
-            .map_err(|e| invalid_request(format!("the body could not be serialized: {e}")))
+        to_body(Family::AmazonNova, &NovaRequest::from_chat(request)?)
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, AdapterError> {

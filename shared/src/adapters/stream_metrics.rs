@@ -1,10 +1,11 @@
 //! The `amazon-bedrock-invocationMetrics` object Bedrock adds to the last chunk of every
 //! InvokeModelWithResponseStream answer (whatever the family), and how decoders turn it — or the
-//! model's own token counts when it is missing — into the stream's [`StreamEvent::Metadata`].
+//! model's own token counts when it is missing — into the stream's [`StreamEvent::Metadata`];
+//! and [`TextBlockStream`], the events of families whose whole answer is one text block.
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::{Role, StreamEvent, Usage};
+use crate::chat::{Delta, Role, StopReason, StreamEvent, Usage};
 
 /// The JSON key under which Bedrock appends [`InvocationMetrics`] to the last chunk of a stream.
 pub const INVOCATION_METRICS_KEY: &str = "amazon-bedrock-invocationMetrics";
@@ -79,6 +80,42 @@ impl StreamProgress {
             self.metadata_sent = true;
             events.push(StreamEvent::Metadata { usage, latency_ms: None });
         }
+    }
+}
+
+/// The events of a stream whose answer is one text block at index 0 (Titan Text, Llama): the
+/// text as it comes, then the block's end and the stop, then the metadata.
+#[derive(Debug, Default)]
+pub(crate) struct TextBlockStream {
+    progress: StreamProgress,
+    text_started: bool,
+}
+
+impl TextBlockStream {
+    /// The events of one chunk carrying `text`, the stop reason on the last chunk, Bedrock's
+    /// `metrics` if the chunk has them, and the model's own `usage` so far.
+    pub(crate) fn chunk(
+        &mut self,
+        text: String,
+        stop: Option<StopReason>,
+        metrics: Option<&InvocationMetrics>,
+        usage: Option<Usage>,
+    ) -> Vec<StreamEvent> {
+        let mut events = Vec::new();
+        self.progress.start(&mut events);
+        if !text.is_empty() {
+            self.text_started = true;
+            events.push(StreamEvent::ContentBlockDelta { index: 0, delta: Delta::Text { text } });
+        }
+        let ended = stop.is_some();
+        if let Some(stop_reason) = stop {
+            if self.text_started {
+                events.push(StreamEvent::ContentBlockStop { index: 0 });
+            }
+            events.push(StreamEvent::MessageStop { stop_reason });
+        }
+        self.progress.finish_chunk(&mut events, metrics, ended, usage);
+        events
     }
 }
 

@@ -10,14 +10,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::stream_metrics::{InvocationMetrics, StreamProgress};
+use crate::adapters::stream_metrics::{InvocationMetrics, TextBlockStream};
 use crate::adapters::text_turns::TextConversation;
+use crate::adapters::wire::to_body;
 use crate::adapters::{
     AdapterError, NativeAdapter, StreamDecoder, check_body_request, json_number,
 };
-use crate::chat::{
-    ChatRequest, ChatResponse, ContentBlock, Delta, Role, StopReason, StreamEvent, Usage,
-};
+use crate::chat::{ChatRequest, ChatResponse, ContentBlock, Role, StopReason, StreamEvent, Usage};
 use crate::model::Family;
 
 /// The Amazon Titan Text adapter.
@@ -185,12 +184,7 @@ impl NativeAdapter for TitanTextAdapter {
         _base_model_id: &str,
         request: &ChatRequest,
     ) -> Result<serde_json::Value, AdapterError> {
-        serde_json::to_value(TitanTextRequest::from_chat(request)?).map_err(|e| {
-            AdapterError::InvalidRequest {
-                family: Family::AmazonTitanText,
-                reason: format!("the body could not be serialized: {e}"),
-            }
-        })
+        to_body(Family::AmazonTitanText, &TitanTextRequest::from_chat(request)?)
     }
 
     fn parse_response(&self, body: &[u8]) -> Result<ChatResponse, AdapterError> {
@@ -207,8 +201,7 @@ impl NativeAdapter for TitanTextAdapter {
 /// Decodes Titan's `outputText` chunks into one text block (index 0).
 #[derive(Debug, Default)]
 pub struct TitanTextStreamDecoder {
-    progress: StreamProgress,
-    text_started: bool,
+    text: TextBlockStream,
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,
 }
@@ -218,27 +211,15 @@ impl StreamDecoder for TitanTextStreamDecoder {
         let chunk: TitanTextStreamChunk = serde_json::from_slice(chunk).map_err(|e| {
             invalid_response(format!("the stream chunk is not a Titan Text chunk: {e}"))
         })?;
-        let mut events = Vec::new();
-        self.progress.start(&mut events);
         self.input_tokens = chunk.input_text_token_count.or(self.input_tokens);
         self.output_tokens = chunk.total_output_text_token_count.or(self.output_tokens);
-        if !chunk.output_text.is_empty() {
-            self.text_started = true;
-            events.push(StreamEvent::ContentBlockDelta {
-                index: 0,
-                delta: Delta::Text { text: chunk.output_text },
-            });
-        }
-        let ended = chunk.completion_reason.is_some();
-        if let Some(reason) = chunk.completion_reason {
-            if self.text_started {
-                events.push(StreamEvent::ContentBlockStop { index: 0 });
-            }
-            events.push(StreamEvent::MessageStop { stop_reason: stop_reason_of(&reason) });
-        }
         let usage = self.input_tokens.zip(self.output_tokens).map(|(i, o)| Usage::new(i, o));
-        self.progress.finish_chunk(&mut events, chunk.invocation_metrics.as_ref(), ended, usage);
-        Ok(events)
+        Ok(self.text.chunk(
+            chunk.output_text,
+            chunk.completion_reason.as_deref().map(stop_reason_of),
+            chunk.invocation_metrics.as_ref(),
+            usage,
+        ))
     }
 }
 

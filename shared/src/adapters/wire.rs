@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::AdapterError;
-use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent};
+use crate::chat::types::json_kind;
+use crate::chat::{BlockStart, ContentBlock, Delta, Role, StopReason, StreamEvent, ToolChoice};
 use crate::model::Family;
 
 pub use super::stream_metrics::{INVOCATION_METRICS_KEY, InvocationMetrics};
@@ -46,17 +47,6 @@ pub(crate) fn parse_body<T: DeserializeOwned>(
         .map_err(|e| invalid_response(family, format!("{shape} is not the documented shape: {e}")))
 }
 
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
 /// An [`AdapterError::Unsupported`] for `feature`.
 pub(crate) fn unsupported(family: Family, feature: impl Into<String>) -> AdapterError {
     AdapterError::Unsupported { family, feature: feature.into() }
@@ -70,6 +60,23 @@ pub(crate) fn invalid_request(family: Family, reason: impl Display) -> AdapterEr
 /// An [`AdapterError::InvalidResponse`].
 pub(crate) fn invalid_response(family: Family, reason: impl Display) -> AdapterError {
     AdapterError::InvalidResponse { family, reason: reason.to_string() }
+}
+
+/// Refuses `top_k`, tools, and a tool choice that forces a call, for families that document
+/// neither (`auto` without tools asks for nothing, so it passes).
+pub(crate) fn refuse_top_k_and_tools(
+    family: Family,
+    request: &crate::chat::ChatRequest,
+) -> Result<(), AdapterError> {
+    if request.top_k.is_some() {
+        return Err(unsupported(family, "top_k"));
+    }
+    if !request.tools.is_empty()
+        || matches!(request.tool_choice, Some(ToolChoice::Any | ToolChoice::Tool { .. }))
+    {
+        return Err(unsupported(family, "tools"));
+    }
+    Ok(())
 }
 
 /// The request's system text (text blocks joined with newlines); cache points are rejected because

@@ -165,7 +165,7 @@ impl From<EmbedError> for CallError {
 }
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 #[cfg(test)]
 mod tests {

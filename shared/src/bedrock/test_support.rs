@@ -99,6 +99,20 @@ impl StubBedrock {
         }
     }
 
+    /// Answers with `body` as `application/json`.
+    pub(crate) fn json(body: &serde_json::Value) -> Self {
+        let body = serde_json::to_vec(body).expect("serialize the canned body");
+        Self::answering(body, &[("content-type", "application/json")])
+    }
+
+    /// Answers with an `application/vnd.amazon.eventstream` body of these `(type, payload)` events.
+    pub(crate) fn event_stream(events: &[(&str, serde_json::Value)]) -> Self {
+        Self::answering(
+            event_frames(events),
+            &[("content-type", "application/vnd.amazon.eventstream")],
+        )
+    }
+
     pub(crate) fn client(&self) -> Client {
         let config = aws_sdk_bedrockruntime::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -112,6 +126,11 @@ impl StubBedrock {
 
     pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().expect("requests lock").clone()
+    }
+
+    /// The JSON body of the last request the SDK sent.
+    pub(crate) fn last_request(&self) -> serde_json::Value {
+        self.requests().last().expect("the SDK sent a request").json()
     }
 }
 
@@ -148,16 +167,28 @@ impl HttpClient for StubBedrock {
 /// one per JSON chunk: `{"bytes": "<base64 of the chunk>"}`, as the API reference's
 /// `PayloadPart` describes.
 pub(crate) fn chunk_stream(chunks: &[&str]) -> Vec<u8> {
-    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
     use base64::Engine as _;
+    let events: Vec<(&str, serde_json::Value)> = chunks
+        .iter()
+        .map(|chunk| {
+            let bytes = base64::engine::general_purpose::STANDARD.encode(chunk.trim());
+            ("chunk", serde_json::json!({ "bytes": bytes }))
+        })
+        .collect();
+    event_frames(&events)
+}
+
+/// An `application/vnd.amazon.eventstream` body: one event frame per `(type, payload)`.
+fn event_frames(events: &[(&str, serde_json::Value)]) -> Vec<u8> {
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
     let mut body = Vec::new();
-    for chunk in chunks {
-        let payload = serde_json::json!({
-            "bytes": base64::engine::general_purpose::STANDARD.encode(chunk.trim())
-        });
-        let message = Message::new(serde_json::to_vec(&payload).expect("payload"))
+    for (event_type, payload) in events {
+        let message = Message::new(serde_json::to_vec(payload).expect("payload"))
             .add_header(Header::new(":message-type", HeaderValue::String("event".into())))
-            .add_header(Header::new(":event-type", HeaderValue::String("chunk".into())))
+            .add_header(Header::new(
+                ":event-type",
+                HeaderValue::String((*event_type).to_owned().into()),
+            ))
             .add_header(Header::new(
                 ":content-type",
                 HeaderValue::String("application/json".into()),

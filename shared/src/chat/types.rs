@@ -276,7 +276,8 @@ fn content_string_or_blocks<'de, D: Deserializer<'de>>(
     }
 }
 
-fn json_kind(value: &serde_json::Value) -> &'static str {
+/// How a JSON value is named in an error message ("a string", "an array", …).
+pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

@@ -38,6 +38,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::error::{OpenAiError, parse_body};
+use crate::chat::types::json_kind;
 use crate::chat::{
     ChatRequest, ChatResponse, ContentBlock, ImageFormat, Message, Role, StopReason, SystemBlock,
     ToolChoice, ToolResultContent, ToolSpec, Usage,
@@ -795,17 +796,6 @@ fn tool_arguments(path: &str, arguments: &str) -> Result<serde_json::Value, Open
         Ok(value @ serde_json::Value::Object(_)) => Ok(value),
         Ok(other) => Err(invalid(format!("got {}", json_kind(&other)))),
         Err(err) => Err(invalid(err.to_string())),
-    }
-}
-
-fn json_kind(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -24,12 +24,13 @@ pub fn jamba(base_model_id: &str) -> ChatCompletion {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::ai21::Ai21Adapter;
-    use quarry::chat::{ChatRequest, SystemBlock, collect_events};
+    use quarry::chat::{ChatRequest, SystemBlock};
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::ChatFormat;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     const MINI: &str = "ai21.jamba-1-5-mini-v1:0";
 
@@ -50,14 +51,9 @@ mod tests {
         assert_eq!(body["choices"][0]["finish_reason"], "stop");
         let parsed = Ai21Adapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed, answer.response);
-        let mut decoder = Ai21Adapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events).text(), answer.text());
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&Ai21Adapter, &chunks);
+        assert_eq!(streamed.text(), answer.text());
     }
 
     #[test]

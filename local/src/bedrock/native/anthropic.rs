@@ -400,11 +400,11 @@ fn content_block(block: AnthropicContentBlock, at: &str) -> Result<Option<Conten
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::anthropic::AnthropicAdapter;
-    use quarry::chat::collect_events;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn haiku() -> Anthropic {
         Anthropic::new("anthropic.claude-3-haiku-20240307-v1:0")
@@ -490,14 +490,9 @@ mod tests {
         assert!(body["id"].as_str().is_some_and(|id| id.starts_with("msg_bdrk_")));
         let parsed = AnthropicAdapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed, answer.response);
-        let mut decoder = AnthropicAdapter.stream_decoder();
         let chunks = haiku().stream_chunks(&answer).expect("chunks");
         assert_eq!(chunks.last().map(|c| c.json["type"].clone()), Some(json!("message_stop")));
-        let events: Vec<_> = chunks
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        let streamed = collect_events(&events);
+        let streamed = fold_chunks(&AnthropicAdapter, &chunks);
         assert_eq!(streamed.text(), answer.text());
         assert_eq!(streamed.stop_reason, StopReason::EndTurn);
     }

@@ -18,6 +18,7 @@ use quarry::chat::{
 use crate::models::extractive::{
     Conversation, Finish, Generation, GenerationParams, ToolOffer, count_tokens, generate,
 };
+use crate::models::{FNV1A_OFFSET_BASIS, fnv1a};
 
 /// Text pieces (tokens) per streamed text delta.
 pub const PIECES_PER_DELTA: usize = 3;
@@ -299,11 +300,8 @@ fn reasoning_of(conversation: &Conversation) -> String {
 
 /// A deterministic id of `seed`: 22 URL-safe characters (two FNV-1a hashes).
 pub fn stable_id(seed: &str) -> String {
-    let fnv = |basis: u64| {
-        seed.bytes().fold(basis, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-    };
-    let mut bytes = fnv(0xcbf2_9ce4_8422_2325).to_be_bytes().to_vec();
-    bytes.extend(fnv(0x8422_2325_cbf2_9ce4).to_be_bytes());
+    let mut bytes = fnv1a(FNV1A_OFFSET_BASIS, seed.as_bytes()).to_be_bytes().to_vec();
+    bytes.extend(fnv1a(0x8422_2325_cbf2_9ce4, seed.as_bytes()).to_be_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -251,10 +251,10 @@ fn json_type(python: &str) -> Value {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::cohere_command::CohereCommandAdapter;
-    use quarry::chat::collect_events;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn weather_request() -> ChatRequest {
         let mut request = ChatRequest::from_user_text("What is the weather in Paris today?");
@@ -304,14 +304,8 @@ mod tests {
         let parsed =
             CohereCommandAdapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed.stop_reason, StopReason::ToolUse);
-        let mut decoder = CohereCommandAdapter.stream_decoder();
-        let events: Vec<_> = CohereCommand
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        let streamed = collect_events(&events);
+        let chunks = CohereCommand.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&CohereCommandAdapter, &chunks);
         assert_eq!((streamed.content, streamed.stop_reason), (parsed.content, parsed.stop_reason));
     }
 

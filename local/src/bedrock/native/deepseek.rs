@@ -150,11 +150,12 @@ pub fn turns_of(prompt: &str) -> (Option<String>, Vec<Message>) {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::deepseek::DeepSeekAdapter;
-    use quarry::chat::{ContentBlock, collect_events};
+    use quarry::chat::ContentBlock;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn conversation() -> ChatRequest {
         ChatRequest {
@@ -221,13 +222,8 @@ mod tests {
         );
         assert_eq!(parsed.text(), answer.text());
         assert!(parsed.text().contains("The office opens at 9am."));
-        let mut decoder = DeepSeekAdapter.stream_decoder();
-        let events: Vec<_> = DeepSeek
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events).content, parsed.content);
+        let chunks = DeepSeek.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&DeepSeekAdapter, &chunks);
+        assert_eq!(streamed.content, parsed.content);
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::chat::ChatAnswer;
 use super::schema::BodyCheck;
-use super::titan_text::text_deltas;
+use super::titan_text::text_chunk_pieces;
 use super::{ChatFormat, StreamChunk, to_json};
 use crate::aws_error::AwsError;
 
@@ -89,9 +89,8 @@ impl ChatFormat for Llama {
 
     fn stream_chunks(&self, answer: &ChatAnswer) -> Result<Vec<StreamChunk>, AwsError> {
         let usage = answer.usage();
-        let pieces = text_deltas(&answer.events);
+        let pieces = text_chunk_pieces(&answer.events);
         let last = pieces.len().saturating_sub(1);
-        let pieces = if pieces.is_empty() { vec![""] } else { pieces };
         let mut generated = 0;
         pieces
             .into_iter()
@@ -156,12 +155,12 @@ mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::meta::{MetaLlamaAdapter, prompt};
     use quarry::adapters::text_turns::TextConversation;
-    use quarry::chat::collect_events;
     use quarry::model::Family;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn conversation() -> ChatRequest {
         ChatRequest {
@@ -228,13 +227,8 @@ mod tests {
         let body = Llama.response_body(&answer).expect("body");
         let parsed = MetaLlamaAdapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed, answer.response);
-        let mut decoder = MetaLlamaAdapter.stream_decoder();
-        let events: Vec<_> = Llama
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events), answer.response);
+        let chunks = Llama.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&MetaLlamaAdapter, &chunks);
+        assert_eq!(streamed, answer.response);
     }
 }

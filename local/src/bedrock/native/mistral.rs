@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::chat::ChatAnswer;
 use super::chat_completion::{ChatCompletion, ChunkShape};
 use super::schema::BodyCheck;
-use super::titan_text::text_deltas;
+use super::titan_text::text_chunk_pieces;
 use super::{ChatFormat, StreamChunk, to_json};
 use crate::aws_error::AwsError;
 
@@ -88,9 +88,8 @@ impl ChatFormat for MistralText {
     }
 
     fn stream_chunks(&self, answer: &ChatAnswer) -> Result<Vec<StreamChunk>, AwsError> {
-        let pieces = text_deltas(&answer.events);
+        let pieces = text_chunk_pieces(&answer.events);
         let last = pieces.len().saturating_sub(1);
-        let pieces = if pieces.is_empty() { vec![""] } else { pieces };
         pieces
             .into_iter()
             .enumerate()
@@ -140,11 +139,12 @@ pub fn turns_of(prompt: &str) -> Vec<Message> {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::mistral::MistralAdapter;
-    use quarry::chat::{SystemBlock, collect_events};
+    use quarry::chat::SystemBlock;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     const SEVEN_B: &str = "mistral.mistral-7b-instruct-v0:2";
     const LARGE_2: &str = "mistral.mistral-large-2407-v1:0";
@@ -178,14 +178,9 @@ mod tests {
             .parse_response(format.response_body(&answer).expect("body").to_string().as_bytes())
             .expect("parses");
         assert_eq!(parsed.text(), answer.text());
-        let mut decoder = MistralAdapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events).text(), answer.text());
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&MistralAdapter, &chunks);
+        assert_eq!(streamed.text(), answer.text());
     }
 
     #[test]
@@ -240,14 +235,8 @@ mod tests {
         assert_eq!((id.len(), name.as_str()), (9, "get_weather"));
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "{id}");
         assert_eq!(input, &json!({"city": "Paris"}));
-        let mut decoder = MistralAdapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        let streamed = collect_events(&events);
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&MistralAdapter, &chunks);
         assert_eq!(streamed.content, parsed.content);
         assert_eq!(streamed.stop_reason, parsed.stop_reason);
     }

@@ -172,6 +172,20 @@ pub fn unix_seconds() -> u64 {
         .unwrap_or_default()
 }
 
+/// Test helper: `chunks` read back through `adapter`'s stream decoder, folded into one answer.
+#[cfg(test)]
+pub(crate) fn fold_chunks(
+    adapter: &dyn quarry::adapters::NativeAdapter,
+    chunks: &[StreamChunk],
+) -> quarry::chat::ChatResponse {
+    let mut decoder = adapter.stream_decoder();
+    let events: Vec<_> = chunks
+        .iter()
+        .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
+        .collect();
+    quarry::chat::collect_events(&events)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

@@ -276,11 +276,11 @@ fn content_block(block: NovaContentBlock) -> Option<ContentBlock> {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::nova::NovaAdapter;
-    use quarry::chat::collect_events;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn parse(body: Value) -> Result<ChatRequest, AwsError> {
         Nova.parse(body.to_string().as_bytes())
@@ -344,13 +344,8 @@ mod tests {
         assert_eq!(body["stopReason"], "tool_use");
         let parsed = NovaAdapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed, answer.response);
-        let mut decoder = NovaAdapter.stream_decoder();
-        let events: Vec<_> = Nova
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events), answer.response);
+        let chunks = Nova.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&NovaAdapter, &chunks);
+        assert_eq!(streamed, answer.response);
     }
 }

@@ -24,14 +24,13 @@ pub fn gpt_oss(base_model_id: &str) -> ChatCompletion {
 mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::openai::OpenAiAdapter;
-    use quarry::chat::{
-        ChatRequest, ContentBlock, StopReason, SystemBlock, ToolSpec, collect_events,
-    };
+    use quarry::chat::{ChatRequest, ContentBlock, StopReason, SystemBlock, ToolSpec};
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::ChatFormat;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     const GPT_OSS: &str = "openai.gpt-oss-120b-1:0";
 
@@ -53,14 +52,8 @@ mod tests {
         let parsed = OpenAiAdapter.parse_response(body.to_string().as_bytes()).expect("parses");
         assert_eq!(parsed, answer.response);
         assert!(matches!(parsed.content[0], ContentBlock::Reasoning { .. }));
-        let mut decoder = OpenAiAdapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        let streamed = collect_events(&events);
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&OpenAiAdapter, &chunks);
         assert_eq!(streamed.content, parsed.content);
     }
 
@@ -84,13 +77,8 @@ mod tests {
             b,
             ContentBlock::ToolUse { name, input, .. } if name == "top_song" && input == &json!({"sign": "WZPZ"})
         )));
-        let mut decoder = OpenAiAdapter.stream_decoder();
-        let events: Vec<_> = format
-            .stream_chunks(&answer)
-            .expect("chunks")
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events).content, parsed.content);
+        let chunks = format.stream_chunks(&answer).expect("chunks");
+        let streamed = fold_chunks(&OpenAiAdapter, &chunks);
+        assert_eq!(streamed.content, parsed.content);
     }
 }

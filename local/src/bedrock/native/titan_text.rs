@@ -79,14 +79,12 @@ impl ChatFormat for TitanText {
     }
 
     fn stream_chunks(&self, answer: &ChatAnswer) -> Result<Vec<StreamChunk>, AwsError> {
-        let pieces: Vec<&str> = text_deltas(&answer.events);
+        let pieces = text_chunk_pieces(&answer.events);
         let usage = answer.usage();
         let reason = completion_reason(answer.response.stop_reason);
         let mut chunks = Vec::new();
         let mut total = 0;
         let last = pieces.len().saturating_sub(1);
-        // A text-less answer still sends one (empty) chunk to carry the completion reason.
-        let pieces = if pieces.is_empty() { vec![""] } else { pieces };
         for (i, piece) in pieces.into_iter().enumerate() {
             let chunk = StreamChunk::new(Value::Null, piece);
             total += chunk.output_tokens;
@@ -123,6 +121,13 @@ pub(crate) fn text_deltas(events: &[StreamEvent]) -> Vec<&str> {
             _ => None,
         })
         .collect()
+}
+
+/// The text of an answer's stream chunks, one per text delta; a text-less answer still sends one
+/// (empty) chunk to carry the stop reason.
+pub(crate) fn text_chunk_pieces(events: &[StreamEvent]) -> Vec<&str> {
+    let pieces = text_deltas(events);
+    if pieces.is_empty() { vec![""] } else { pieces }
 }
 
 /// Titan's `completionReason` for quarry's stop reason (the service sends `FINISH`).
@@ -172,11 +177,11 @@ mod tests {
     use quarry::adapters::NativeAdapter;
     use quarry::adapters::text_turns::TextConversation;
     use quarry::adapters::titan_text::{TitanTextAdapter, input_text};
-    use quarry::chat::collect_events;
     use serde_json::json;
 
     use super::*;
     use crate::bedrock::native::chat::answer;
+    use crate::bedrock::native::fold_chunks;
 
     fn express() -> TitanText {
         TitanText::for_model("amazon.titan-text-express-v1")
@@ -255,11 +260,7 @@ mod tests {
             chunks.last().map(|c| c.json["completionReason"].clone()),
             Some(json!("FINISH"))
         );
-        let mut decoder = TitanTextAdapter.stream_decoder();
-        let events: Vec<_> = chunks
-            .iter()
-            .flat_map(|c| decoder.decode_chunk(c.json.to_string().as_bytes()).expect("decodes"))
-            .collect();
-        assert_eq!(collect_events(&events), answer.response);
+        let streamed = fold_chunks(&TitanTextAdapter, &chunks);
+        assert_eq!(streamed, answer.response);
     }
 }
