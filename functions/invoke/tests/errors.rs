@@ -116,6 +116,24 @@ async fn invalid_json_is_400_on_every_post_route() {
 }
 
 #[tokio::test]
+async fn a_valid_body_followed_by_more_text_is_400() {
+    let api = TestApi::default().await;
+    for (path, body) in [
+        ("/v1/invoke", office_invoke(None)),
+        ("/v1/chat/completions", office_chat("fast")),
+        ("/v1/embeddings", json!({"model": EMBEDDING_MODEL, "input": "hello"})),
+        ("/v1/compare", json!({"models": ["fast"], "prompt": "hello"})),
+    ] {
+        for trailing in [" {}", "x", " {\"messages\": []}"] {
+            let bytes = format!("{body}{trailing}").into_bytes();
+            let error = api.send(post_bytes(path, bytes)).await.error(400);
+            assert!(error["message"].as_str().is_some_and(|m| m.contains("trailing")), "{error}");
+        }
+    }
+    assert_eq!(api.bedrock_calls(), 0);
+}
+
+#[tokio::test]
 async fn a_field_of_the_wrong_type_is_400_naming_its_path() {
     let api = TestApi::default().await;
     let cases = [
@@ -173,6 +191,11 @@ async fn invalid_requests_are_400_with_the_reason() {
         ("/v1/invoke", json!({"messages": []}), "messages"),
         ("/v1/chat/completions", json!({"model": "fast", "messages": []}), "messages"),
         ("/v1/invoke", json!({"messages": user("hi"), "temperature": 5.0}), "temperature"),
+        (
+            "/v1/invoke",
+            json!({"model": PROVISIONED, "api": "native", "messages": user("hi")}),
+            "api",
+        ),
         (
             "/v1/chat/completions",
             json!({"model": "fast", "messages": user("hi"), "temperature": -1}),
