@@ -406,10 +406,22 @@ async fn a_guardrail_intervention_is_reported_as_such() {
     assert_eq!(invoke["content"][0]["text"], BLOCKED_MESSAGE);
     assert_eq!(invoke["guardrail"]["intervened"], true, "{invoke}");
 
-    let chat = json!({"model": "haiku", "messages": [{"role": "user", "content": question}]});
-    let chat = api.post("/v1/chat/completions", &chat).await.json();
-    assert_eq!(chat["choices"][0]["finish_reason"], "content_filter", "{chat}");
-    assert_eq!(chat["choices"][0]["message"]["content"], BLOCKED_MESSAGE);
+    let mut chat = json!({"model": "haiku", "messages": [{"role": "user", "content": question}]});
+    let whole = api.post("/v1/chat/completions", &chat).await.json();
+    assert_eq!(whole["choices"][0]["finish_reason"], "content_filter", "{whole}");
+    assert_eq!(whole["choices"][0]["message"]["content"], BLOCKED_MESSAGE);
+
+    // Streamed, the blocked message arrives and the finish chunk says why.
+    chat["stream"] = json!(true);
+    let data = api.post("/v1/chat/completions", &chat).await.sse_data();
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let chunks: Vec<Value> =
+        data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).expect("a chunk")).collect();
+    let content: String =
+        chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(content, BLOCKED_MESSAGE);
+    let finish = chunks.iter().find_map(|c| c["choices"][0]["finish_reason"].as_str());
+    assert_eq!(finish, Some("content_filter"));
 
     // The guardrail is applied to every call, not only when asked: a harmless question passes.
     let harmless = api.post("/v1/invoke", &office_invoke(None)).await.json();
