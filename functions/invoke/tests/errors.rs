@@ -201,14 +201,14 @@ async fn invalid_requests_are_400_with_the_reason() {
             json!({"model": "fast", "messages": user("hi"), "temperature": -1}),
             "temperature",
         ),
-        ("/v1/chat/completions", json!({"model": "fast", "messages": user("hi"), "n": 2}), "n"),
+        ("/v1/chat/completions", json!({"model": "fast", "messages": user("hi"), "n": 2}), "n = 2"),
         (
             "/v1/chat/completions",
             json!({"model": "fast", "messages": [{"role": "user", "content": [
                 {"type": "text", "text": "what is this?"},
                 {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
             ]}]}),
-            "image_url",
+            "messages[0].content[1].image_url.url",
         ),
         (
             "/v1/chat/completions",
