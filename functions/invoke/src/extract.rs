@@ -32,10 +32,16 @@ impl FromRequest<AppState> for LimitedBody {
     }
 }
 
-/// Parses a JSON body into `T`; errors name the field (`messages[0].content`).
+/// Parses a JSON body into `T`; errors name the field (`messages[0].content`). Text after the
+/// JSON value is an error too.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request(format!("trailing characters after the JSON body: {e}"))
+            .with_code("invalid_json")
+    })?;
+    Ok(value)
 }
 
 /// Deserializes an already-parsed JSON value into `T`; errors name the field.
@@ -102,5 +108,7 @@ mod tests {
         assert_eq!(error.body.error.param.as_deref(), Some("messages[0].role"));
         let error = parse_json::<Body>(b"not json").expect_err("bad");
         assert!(error.message().contains("not valid JSON"), "{}", error.message());
+        let error = parse_json::<Body>(br#"{"messages": []} {}"#).expect_err("two documents");
+        assert!(error.message().contains("trailing"), "{}", error.message());
     }
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod chat_call;
 pub mod error;
 pub mod extract;
+pub mod lambda;
 pub mod observe;
 pub mod routes;
 pub mod sse;

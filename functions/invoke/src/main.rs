@@ -2,14 +2,12 @@
 //! connection, and serves quarry's Router under lambda_http's streaming runner (API Gateway REST
 //! response streaming and Function URLs stream token by token; buffered responses still work).
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use axum::extract::Request;
-use lambda_http::request::RequestContext;
 use quarry::config::{AuthConfig, InvokeSettings};
 use quarry_invoke::auth::load_secret_hashes;
-use quarry_invoke::{AppState, Authenticator, Deadline, IamCaller, RequestId};
+use quarry_invoke::{AppState, Authenticator};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -43,9 +41,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     warm_up(&bedrock, &settings).await;
 
-    let app = quarry_invoke::app(AppState::new(bedrock, settings, auth))
-        .layer(axum::middleware::map_request(from_lambda));
-    lambda_http::run_with_streaming_response(app).await
+    let app = quarry_invoke::app(AppState::new(bedrock, settings, auth));
+    lambda_http::run_with_streaming_response(quarry_invoke::lambda::service(app)).await
 }
 
 /// Opens the TLS connection to Bedrock during init, where Lambda does not bill the wait and the
@@ -56,28 +53,4 @@ async fn warm_up(bedrock: &aws_sdk_bedrockruntime::Client, settings: &InvokeSett
     if tokio::time::timeout(Duration::from_secs(2), call).await.is_err() {
         tracing::warn!("warming the Bedrock connection took over 2s; continuing");
     }
-}
-
-/// Carries what Lambda and API Gateway know about the invocation into the Router's own types:
-/// the deadline, the request id, and the caller API Gateway's IAM authorizer verified.
-async fn from_lambda(mut request: Request) -> Request {
-    let lambda = request.extensions().get::<lambda_http::Context>().cloned();
-    if let Some(context) = lambda {
-        let deadline = UNIX_EPOCH + Duration::from_millis(context.deadline);
-        request.extensions_mut().insert(Deadline(deadline));
-        request.extensions_mut().insert(RequestId(context.request_id));
-    }
-    let caller = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.identity.user_arn.clone(),
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.iam.as_ref())
-            .and_then(|iam| iam.user_arn.clone()),
-        _ => None,
-    };
-    if let Some(arn) = caller {
-        request.extensions_mut().insert(IamCaller(arn));
-    }
-    request
 }

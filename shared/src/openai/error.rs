@@ -182,21 +182,19 @@ impl From<&OpenAiError> for ErrorResponse {
 }
 
 /// Parses a request body, naming the path of the first field that does not fit (`messages[1].role`).
+///
+/// The JSON is read whole before it is given its shape: reading straight into `T`, serde_json
+/// reports some type errors (a number where an enum's name belongs, `"role": 7`) as syntax errors,
+/// which would lose the path of the field at fault.
 pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, OpenAiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    // A syntax error (or trailing text) has no field at fault, only a line and column.
+    let json: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|err| OpenAiError::InvalidBody { param: None, message: err.to_string() })?;
+    serde_path_to_error::deserialize(json).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        // A syntax error has no field at fault, only a line and column.
-        let data_error = inner.classify() == serde_json::error::Category::Data;
-        let param = (data_error && path != "." && !path.is_empty()).then_some(path);
-        OpenAiError::InvalidBody { param, message: inner.to_string() }
-    })?;
-    deserializer.end().map_err(|err| OpenAiError::InvalidBody {
-        param: None,
-        message: format!("trailing characters after the JSON body: {err}"),
-    })?;
-    Ok(value)
+        let param = (path != "." && !path.is_empty()).then_some(path);
+        OpenAiError::InvalidBody { param, message: err.into_inner().to_string() }
+    })
 }
 
 #[cfg(test)]
@@ -274,5 +272,16 @@ mod tests {
         assert!(err.to_string().starts_with("body: "), "{err}");
         let err = parse_body::<Body>(br#"{"items": []} {}"#).expect_err("two documents");
         assert!(err.to_string().contains("trailing"), "{err}");
+    }
+
+    #[test]
+    fn a_number_where_an_enum_name_belongs_keeps_its_path() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Message {
+            role: ErrorType,
+        }
+        let err = parse_body::<Vec<Message>>(br#"[{"role": 7}]"#).expect_err("not a variant");
+        assert_eq!(err.param(), Some("[0].role"), "{err}");
     }
 }

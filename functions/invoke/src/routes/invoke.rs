@@ -12,16 +12,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::chat_call::{Api, PreparedCall};
 use crate::error::ApiError;
-use crate::extract::{CallBudget, LimitedBody, parse_json};
+use crate::extract::{CallBudget, LimitedBody, parse_json, parse_value};
 use crate::observe::{CallRecord, RequestId, log_prompt};
 use crate::sse::{NativeEncoder, StreamRecord, sse_response};
 use crate::state::AppState;
 
 const ROUTE: &str = "/v1/invoke";
 
-/// The body of `POST /v1/invoke`: a `ChatRequest` plus how to send it.
+/// How to send the `ChatRequest` of a `POST /v1/invoke` body: the body's other fields.
+///
+/// Read from the same JSON as the request rather than `#[serde(flatten)]`-ing the request into it:
+/// flatten buffers the fields, which loses the path of a field error (`messages[0].content`).
 #[derive(Debug, Deserialize)]
-struct InvokeBody {
+struct InvokeOptions {
     /// An allowed model id or alias; the default model when absent.
     #[serde(default)]
     model: Option<String>,
@@ -29,8 +32,6 @@ struct InvokeBody {
     api: Api,
     #[serde(default)]
     stream: bool,
-    #[serde(flatten)]
-    request: ChatRequest,
 }
 
 /// The answer of `POST /v1/invoke`: the `ChatResponse` with the request id and model called.
@@ -49,8 +50,10 @@ pub async fn invoke(
     CallBudget(options): CallBudget,
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
-    let body: InvokeBody = parse_json(&body)?;
-    let call = PreparedCall::new(&state, body.model.as_deref(), body.request, body.api)?;
+    let fields: serde_json::Value = parse_json(&body)?;
+    let body: InvokeOptions = parse_value(fields.clone())?;
+    let request: ChatRequest = parse_value(fields)?;
+    let call = PreparedCall::new(&state, body.model.as_deref(), request, body.api)?;
     log_prompt(state.settings().log_prompts, &request_id, &call.request);
     let record = StreamRecord {
         request_id: request_id.clone(),
