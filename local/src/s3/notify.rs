@@ -435,3 +435,81 @@ impl S3 for NotifyingFs {
         self.fs.abort_multipart_upload(req).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::time::Duration;
+    use tokio::sync::mpsc;
+
+    fn request<T>(input: T) -> S3Request<T> {
+        S3Request {
+            input,
+            method: axum::http::Method::PUT,
+            uri: axum::http::Uri::from_static("/documents/lock"),
+            headers: Default::default(),
+            extensions: Default::default(),
+            credentials: None,
+            region: None,
+            service: None,
+            trailing_headers: None,
+        }
+    }
+
+    /// A body whose bytes arrive when the test sends them.
+    fn slow_body() -> (mpsc::Sender<Bytes>, StreamingBlob) {
+        let (tx, rx) = mpsc::channel::<Bytes>(4);
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+        });
+        (tx, StreamingBlob::wrap(stream))
+    }
+
+    #[tokio::test]
+    async fn if_none_match_is_checked_and_written_as_one_step() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("objects/documents")).expect("bucket dir");
+        let fs = FileSystem::new(dir.path().join("objects")).expect("s3s-fs");
+        let queue = NotificationQueue::open(
+            &dir.path().join("q.sqlite3"),
+            "us-east-1",
+            super::super::QueueConfig::default(),
+        )
+        .expect("queue");
+        let s3 =
+            std::sync::Arc::new(NotifyingFs::new(fs, "us-east-1".to_owned(), Vec::new(), queue));
+
+        // Two creators start before either body has arrived: s3s-fs checks If-None-Match before
+        // it reads the body, so without the key lock both would pass the check and both "win".
+        let mut senders = Vec::new();
+        let mut writers = Vec::new();
+        for _ in 0..2 {
+            let (tx, body) = slow_body();
+            senders.push(tx);
+            let input = PutObjectInput {
+                bucket: "documents".to_owned(),
+                key: "lock".to_owned(),
+                body: Some(body),
+                if_none_match: Some(ETagCondition::Any),
+                ..Default::default()
+            };
+            let s3 = std::sync::Arc::clone(&s3);
+            writers.push(tokio::spawn(async move { s3.put_object(request(input)).await }));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for tx in senders {
+            // The second writer may already have been refused and dropped its body.
+            let _ = tx.send(Bytes::from_static(b"mine")).await;
+        }
+        let mut outcomes = Vec::new();
+        for writer in writers {
+            outcomes.push(
+                writer.await.expect("writer finished").map(|_| ()).map_err(|e| e.code().clone()),
+            );
+        }
+        let winners = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(winners, 1, "exactly one creator wins: {outcomes:?}");
+        assert!(outcomes.contains(&Err(s3s::S3ErrorCode::PreconditionFailed)), "{outcomes:?}");
+    }
+}
