@@ -3,6 +3,7 @@
 //! and every write puts one S3 event message — AWS's JSON, in an SQS envelope — on the local queue,
 //! which redelivers what is not deleted, dead-letters what keeps failing and survives restarts.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -684,5 +685,58 @@ async fn the_aws_cli_copies_lists_and_removes() {
     assert_eq!(seen, expected);
     assert_eq!(records[0]["s3"]["object"]["key"], "cli/hello+world.txt");
     assert_eq!(records[1]["s3"]["object"]["size"], 9 * 1024 * 1024);
+    s3.shutdown().await.expect("shuts down");
+}
+
+/// Every object path in `value` (`s3.object.key`, `attributes.SenderId`, …); arrays by position.
+fn paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                paths(v, &path, out);
+                out.insert(path);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                paths(v, &format!("{prefix}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/s3").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the fixture")).expect("JSON")
+}
+
+#[tokio::test]
+async fn messages_have_every_field_of_the_lambda_payloads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s3, client) = start(dir.path()).await;
+    put(&client, DOCS, "Happy Face.jpg", "smile").await;
+    let message = receive(&s3, 1).await.remove(0);
+
+    // The SQS envelope: the same fields as Lambda's SQS record, the same attribute names.
+    let ours = serde_json::to_value(&message).expect("serialises");
+    let theirs = &fixture("example-sqs-event.json")["Records"][0];
+    let (mut ours_paths, mut their_paths) = (BTreeSet::new(), BTreeSet::new());
+    paths(&ours, "", &mut ours_paths);
+    paths(theirs, "", &mut their_paths);
+    // The fixture's message attributes are its own; S3 notifications carry none.
+    their_paths.retain(|p| !p.starts_with("messageAttributes."));
+    assert_eq!(ours_paths, their_paths);
+    assert_eq!(ours["eventSource"], "aws:sqs");
+
+    // The body: the S3 notification's fields exactly (no versionId: the bucket is unversioned).
+    let body: Value = serde_json::from_str(message.body.as_deref().expect("body")).expect("JSON");
+    let (mut ours_paths, mut their_paths) = (BTreeSet::new(), BTreeSet::new());
+    paths(&body, "", &mut ours_paths);
+    paths(&fixture("example-s3-event.json"), "", &mut their_paths);
+    their_paths.remove("Records[0].s3.object.versionId");
+    assert_eq!(ours_paths, their_paths);
+    assert_eq!(body["Records"][0]["s3"]["object"]["key"], "Happy+Face.jpg");
     s3.shutdown().await.expect("shuts down");
 }
