@@ -38,11 +38,6 @@ impl EventName {
             EventName::Delete => "ObjectRemoved:Delete",
         }
     }
-
-    /// Whether the event created (or replaced) an object, rather than removed one.
-    pub fn is_created(self) -> bool {
-        !matches!(self, EventName::Delete)
-    }
 }
 
 /// The message body S3 sends for object events: `{"Records":[…]}`.

@@ -8,8 +8,8 @@
 //! deliver them. It is a stand-in for S3 and SQS on one machine, not a mock inside the product.
 //!
 //! Layout under [`S3Options::data_dir`]: `objects/` holds one directory per bucket (objects are
-//! plain files at their key's path; `s3s-fs` keeps metadata in hidden `.bucket-*.json` files
-//! beside them) and `notifications.sqlite3` holds the queue.
+//! plain files at their key's path; `s3s-fs` keeps their metadata and ETags in hidden
+//! `.bucket-*.json` files at the top of `objects/`) and `notifications.sqlite3` holds the queue.
 
 pub mod event;
 pub mod notify;
