@@ -318,12 +318,15 @@ impl Template {
         self.claim(id)?;
         let properties = serde_json::to_value(properties)
             .map_err(|error| TemplateError::Properties { id: id.to_owned(), error })?;
+        let mut depends_on = options.depends_on;
+        depends_on.sort();
+        depends_on.dedup();
         self.resources.insert(
             id.to_owned(),
             Resource {
                 kind: R::TYPE,
                 properties,
-                depends_on: options.depends_on,
+                depends_on,
                 deletion_policy: options.deletion_policy,
                 update_replace_policy: options.deletion_policy,
             },
