@@ -12,63 +12,10 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REPO_CONFIG: &str = include_str!("../../../quarry.toml");
 
 /// eu-central-1 with a geographic `eu.` profile, a global profile, a guardrail and IAM auth.
-pub const EU_CONFIG: &str = r#"
-log_retention_days = 14
-
-[stack]
-name = "team-eu"
-region = "eu-central-1"
-
-[models]
-chat = [
-  "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
-  "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
-  "amazon.nova-pro-v1:0",
-]
-
-[embedding]
-model = "cohere.embed-multilingual-v3"
-
-[vector_store]
-index_name = "team-docs"
-metric = "euclidean"
-
-[catalog]
-schedule = "cron(0 3 * * ? *)"
-key = "models/catalog.json"
-
-[functions.invoke]
-memory_mb = 1024
-timeout_seconds = 600
-
-[auth]
-mode = "iam"
-
-[guardrail]
-id = "gr1abc2def3g"
-version = "1"
-
-[api]
-rate_limit_per_second = 20
-burst_limit = 40
-"#;
+pub const EU_CONFIG: &str = include_str!("../configs/eu.toml");
 
 /// us-west-2 with an application inference profile ARN and an embedding profile id.
-pub const ARN_CONFIG: &str = r#"
-[stack]
-name = "arns"
-region = "us-west-2"
-
-[models]
-chat = [
-  "arn:aws:bedrock:us-west-2:111122223333:application-inference-profile/a1b2c3d4e5f6",
-  "us.amazon.nova-lite-v1:0",
-]
-
-[embedding]
-model = "amazon.titan-embed-text-v2:0"
-dimensions = 512
-"#;
+pub const ARN_CONFIG: &str = include_str!("../configs/arn.toml");
 
 /// Every test config with its name.
 pub fn configs() -> Vec<(&'static str, QuarryConfig)> {
