@@ -45,6 +45,8 @@ const NONCURRENT_VERSION_DAYS: u32 = 30;
 /// Bucket names keep at most this much of the stack name (so `-docs-<account>-<region>` fits in
 /// S3's 63 characters).
 const BUCKET_PREFIX_MAX: usize = 30;
+/// IAM's limit on the inline policies of one role together, in characters without whitespace.
+pub const ROLE_POLICY_LIMIT: usize = 10_240;
 /// Set on the invoke function: lambda_http then hands the Router the path without the stage
 /// (`/v1/models`, not `/api/v1/models`).
 const IGNORE_STAGE_VAR: &str = "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH";
@@ -66,6 +68,11 @@ pub enum StackError {
     /// The stack's region is not in a partition quarry knows.
     #[error("stack.region: `{0}` is not in the aws, aws-us-gov or aws-cn partition")]
     Partition(String),
+    /// A role's inline policies would exceed IAM's size limit.
+    #[error(
+        "the {role}'s policies would be {size} characters, over IAM's {limit} per role; list fewer models in models.chat (each cross-region profile adds its model in every region it routes to)"
+    )]
+    PolicyTooLarge { role: String, size: usize, limit: usize },
     /// A function's environment would not fit Lambda's limit.
     #[error(
         "the {function} function's environment would be {size} bytes, over Lambda's {limit}-byte limit; list fewer models or aliases in quarry.toml"
@@ -373,25 +380,37 @@ impl<'a> Builder<'a> {
             LambdaFunction::Ingest => self.ingest_statements()?,
             LambdaFunction::CatalogSync => self.catalog_sync_statements(),
         };
-        self.template.add(
-            &function.role_id(),
-            &Role {
-                description: format!("{name}: least privilege derived from quarry.toml"),
-                assume_role_policy_document: PolicyDocument::new(vec![Statement::assumed_by(
-                    "lambda.amazonaws.com",
-                )]),
-                policies: vec![
-                    InlinePolicy {
-                        policy_name: function.stem().to_ascii_lowercase(),
-                        policy_document: PolicyDocument::new(statements),
-                    },
-                    InlinePolicy {
-                        policy_name: "logs".to_owned(),
-                        policy_document: PolicyDocument::new(vec![logs]),
-                    },
-                ],
-            },
-        )?;
+        let role = Role {
+            description: format!("{name}: least privilege derived from quarry.toml"),
+            assume_role_policy_document: PolicyDocument::new(vec![Statement::assumed_by(
+                "lambda.amazonaws.com",
+            )]),
+            policies: vec![
+                InlinePolicy {
+                    policy_name: function.stem().to_ascii_lowercase(),
+                    policy_document: PolicyDocument::new(statements),
+                },
+                InlinePolicy {
+                    policy_name: "logs".to_owned(),
+                    policy_document: PolicyDocument::new(vec![logs]),
+                },
+            ],
+        };
+        // Measured on the template's form: `${AWS::AccountId}` is longer than the 12 digits IAM
+        // will see, so this errs on the safe side.
+        let size: usize = role
+            .policies
+            .iter()
+            .map(|p| serde_json::to_string(&p.policy_document).map_or(usize::MAX, |j| j.len()))
+            .fold(0, usize::saturating_add);
+        if size > ROLE_POLICY_LIMIT {
+            return Err(StackError::PolicyTooLarge {
+                role: format!("{} function's role", function.binary()),
+                size,
+                limit: ROLE_POLICY_LIMIT,
+            });
+        }
+        self.template.add(&function.role_id(), &role)?;
 
         let settings = function.settings(self.config);
         self.template.add_with(
@@ -894,4 +913,40 @@ fn access_log_format() -> String {
     ];
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
     format!("{{{}}}", body.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_named(name: &str, region: &str) -> QuarryConfig {
+        let text = format!(
+            "[stack]\nname = \"{name}\"\nregion = \"{region}\"\n[models]\nchat = [\"amazon.nova-lite-v1:0\"]\n[embedding]\nmodel = \"amazon.titan-embed-text-v2:0\"\n"
+        );
+        QuarryConfig::from_toml_str(&text).expect("config")
+    }
+
+    #[test]
+    fn bucket_names_fit_s3_for_long_mixed_case_stack_names() {
+        let config = config_named("Team-Quarry-Production-Environment-East", "ap-southeast-7");
+        let builder = Builder::new(&config).expect("builder");
+        assert_eq!(builder.names.prefix, "team-quarry-production-environ");
+        let Expr::Sub(pattern) = builder.documents_bucket_name() else { panic!("a Sub") };
+        let longest = pattern.replace("${AWS::AccountId}", "123456789012");
+        assert_eq!(longest, "team-quarry-production-environ-docs-123456789012-ap-southeast-7");
+        assert!(longest.len() <= 63);
+        // A cut that ends on `-` is trimmed: S3 names end in a letter or digit.
+        let config = config_named("abcdefghijklmnopqrstuvwxyz012-rest", "us-east-1");
+        assert_eq!(
+            Builder::new(&config).expect("builder").names.prefix,
+            "abcdefghijklmnopqrstuvwxyz012"
+        );
+    }
+
+    #[test]
+    fn access_logs_are_one_json_object_with_the_request_id() {
+        let format: serde_json::Value = serde_json::from_str(&access_log_format()).expect("JSON");
+        assert_eq!(format["requestId"], "$context.requestId");
+        assert_eq!(format["status"], "$context.status");
+    }
 }

@@ -402,3 +402,15 @@ fn function_crates_deploy_metadata_matches_quarry_toml() {
     }
     assert!(checked >= 1, "functions/invoke exists");
 }
+
+#[test]
+fn a_model_list_whose_grants_exceed_iams_role_policy_limit_is_refused() {
+    let profiles: Vec<String> =
+        (0..20).map(|i| format!("\"us.anthropic.claude-test-{i}-v1:0\"")).collect();
+    let text =
+        REPO_CONFIG.replace("chat = [\n", &format!("chat = [\n  {},\n", profiles.join(",\n  ")));
+    let config = QuarryConfig::from_toml_str(&text).expect("valid config, environment fits");
+    let err = quarry_infra::stack::synthesize(&config).expect_err("too many grants").to_string();
+    assert!(err.starts_with("the quarry-invoke function's role's policies would be "), "{err}");
+    assert!(err.contains("over IAM's 10240 per role; list fewer models in models.chat"), "{err}");
+}
