@@ -18,6 +18,11 @@ pub const MAX_BODY_BYTES: RangeInclusive<u32> = 1_024..=6 * 1024 * 1024;
 pub const MAX_COMPARE_MODELS: RangeInclusive<u32> = 1..=10;
 /// How long the invoke function keeps the model catalog before reading it again.
 pub const CACHE_TTL_SECONDS: RangeInclusive<u32> = 1..=86_400;
+/// API Gateway stage steady-state rate, requests per second (at most the default account quota
+/// of 10,000 per region).
+pub const API_RATE_LIMIT: RangeInclusive<u32> = 1..=10_000;
+/// API Gateway stage burst, requests (at most the default account quota of 5,000 per region).
+pub const API_BURST_LIMIT: RangeInclusive<u32> = 1..=5_000;
 /// Concurrent embedding calls per ingested document.
 pub const INGEST_CONCURRENCY: RangeInclusive<u32> = 1..=64;
 /// Characters per chunk (further capped by the embedding model's own text limit).

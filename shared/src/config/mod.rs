@@ -107,6 +107,8 @@ pub struct QuarryConfig {
     pub ingest: IngestLimits,
     /// `[limits]`: request limits of the invoke API.
     pub limits: InvokeLimits,
+    /// `[api]`: stage throttling of the invoke API (read by infra only).
+    pub api: ApiConfig,
     /// `log_prompts`: log prompt and completion text (off by default: they may hold personal data).
     pub log_prompts: bool,
 }
@@ -415,6 +417,37 @@ impl InvokeLimits {
     }
 }
 
+/// `[api]`: API Gateway stage throttling of the invoke API. infra writes it into the stage's
+/// method settings; the functions never see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Steady-state requests per second the stage accepts (default 50).
+    pub rate_limit_per_second: u32,
+    /// Requests accepted at once above the steady rate (default 100).
+    pub burst_limit: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { rate_limit_per_second: 50, burst_limit: 100 }
+    }
+}
+
+impl ApiConfig {
+    /// Rule violations as (key in `[api]`, problem).
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if let Err(p) = checks::in_range(self.rate_limit_per_second, &checks::API_RATE_LIMIT) {
+            problems.push(("rate_limit_per_second", p));
+        }
+        if let Err(p) = checks::in_range(self.burst_limit, &checks::API_BURST_LIMIT) {
+            problems.push(("burst_limit", p));
+        }
+        problems
+    }
+}
+
 impl QuarryConfig {
     /// Parses and validates the text of a `quarry.toml`.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
@@ -454,6 +487,8 @@ struct RawConfig {
     ingest: IngestLimits,
     #[serde(default)]
     limits: InvokeLimits,
+    #[serde(default)]
+    api: ApiConfig,
     #[serde(default)]
     log_prompts: bool,
 }
@@ -608,6 +643,9 @@ impl RawConfig {
         for (key, problem) in self.limits.problems() {
             problems.add(format!("limits.{key}"), problem);
         }
+        for (key, problem) in self.api.problems() {
+            problems.add(format!("api.{key}"), problem);
+        }
 
         let (Some(models), Some(embedding), Some(schedule), Some(auth), true) =
             (models, embedding, schedule, auth, problems.0.is_empty())
@@ -630,6 +668,7 @@ impl RawConfig {
             log_retention_days: self.log_retention_days,
             ingest: self.ingest,
             limits: self.limits,
+            api: self.api,
             log_prompts: self.log_prompts,
         };
         config.check_environment_size()?;

@@ -163,6 +163,7 @@ secret_name = "quarry/api-keys"
     assert_eq!(repo.auth, minimal.auth);
     assert_eq!(repo.ingest, minimal.ingest);
     assert_eq!(repo.limits, minimal.limits);
+    assert_eq!(repo.api, minimal.api);
     assert_eq!(repo.log_retention_days, minimal.log_retention_days);
     assert_eq!(repo.log_prompts, minimal.log_prompts);
 }
@@ -194,8 +195,24 @@ fn only_stack_models_and_embedding_are_required() {
     assert_eq!(config.log_retention_days, 30);
     assert_eq!(config.ingest, IngestLimits::default());
     assert_eq!(config.limits, InvokeLimits { max_body_bytes: 1_048_576, max_compare_models: 4 });
+    assert_eq!(config.api, ApiConfig { rate_limit_per_second: 50, burst_limit: 100 });
     assert!(!config.log_prompts);
     assert_eq!(config.guardrail, None);
+}
+
+#[test]
+fn api_throttling_is_read_and_bounded_by_api_gateways_quotas() {
+    let config = parse(&with(MINIMAL, "api", "burst_limit", "20"));
+    assert_eq!(config.api, ApiConfig { rate_limit_per_second: 50, burst_limit: 20 });
+    let text =
+        with(&with(MINIMAL, "api", "rate_limit_per_second", "0"), "api", "burst_limit", "5001");
+    assert_eq!(
+        problems(&text),
+        vec![
+            "api.rate_limit_per_second: must be between 1 and 10000, got 0".to_owned(),
+            "api.burst_limit: must be between 1 and 5000, got 5001".to_owned(),
+        ]
+    );
 }
 
 #[test]
