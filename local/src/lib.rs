@@ -7,6 +7,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod faults;
 pub mod models;
+pub mod stack;
 
 pub use bedrock::{
     BedrockConfig, BedrockState, CatalogSource, RunningServer, ServeError, app, serve,
