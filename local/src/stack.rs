@@ -7,11 +7,17 @@
 //! builder — not from `~/.aws` or `AWS_*` variables — so a developer's AWS setup can never send
 //! local traffic to AWS.
 //!
+//! On start the stack also writes `<data-dir>/invoke.env`: the invoke function's environment
+//! (`QUARRY_*` from `quarry.toml`, AWS variables pointing at this stack's Bedrock endpoint), in the
+//! `KEY=VALUE` lines `cargo lambda watch --env-file` reads, so the Lambda binary itself can be run
+//! against the local stack with the sample events in `events/`.
+//!
 //! Authentication stays on: API keys, as deployed. The key given (`--api-key`), or one generated
 //! for the run, is accepted, and so are the inline hashes of `auth.api_key_sha256`. The Secrets
 //! Manager secret is not read locally, and IAM mode (which only API Gateway can check) is replaced
 //! by the API key locally.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +39,9 @@ pub const DEFAULT_API_PORT: u16 = 3000;
 
 /// Where local state lives when no `--data-dir` is given (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = ".quarry";
+
+/// The invoke function's environment file, in the data directory.
+pub const INVOKE_ENV_FILE: &str = "invoke.env";
 
 /// How long in-flight requests (a long stream, say) may run on after a shutdown is asked for.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -84,6 +93,8 @@ pub enum StackError {
     KeyHash(#[from] AuthError),
     #[error("the local Bedrock endpoint: {0}")]
     Bedrock(#[from] ServeError),
+    #[error("could not write the invoke function's environment to {}: {source}", path.display())]
+    EnvFile { path: PathBuf, source: std::io::Error },
     #[error("could not listen on 127.0.0.1:{port} for the API: {source}")]
     Bind { port: u16, source: std::io::Error },
     #[error("the API server failed: {0}")]
@@ -150,6 +161,7 @@ pub struct RunningStack {
     api_addr: SocketAddr,
     auth: LocalAuth,
     data_dir: PathBuf,
+    invoke_env: PathBuf,
     config: QuarryConfig,
     bedrock: RunningServer,
     stop: Option<oneshot::Sender<()>>,
@@ -185,6 +197,11 @@ impl RunningStack {
         &self.data_dir
     }
 
+    /// The invoke function's environment file ([`INVOKE_ENV_FILE`] in the data directory).
+    pub fn invoke_env_path(&self) -> &Path {
+        &self.invoke_env
+    }
+
     /// What a person reads on start: the URLs, the key, the models, and copy-paste examples
     /// (curl and the OpenAI Python SDK).
     pub fn banner(&self) -> String {
@@ -202,6 +219,10 @@ impl RunningStack {
             ),
             format!("  API key:       {key}"),
             format!("  Data:          {}", self.data_dir.display()),
+            format!(
+                "  Lambda env:    {}   (cargo lambda watch --env-file; see events/README.md)",
+                self.invoke_env.display()
+            ),
             format!(
                 "  Models:        {} (default {model}); embeddings: {}",
                 models.allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
@@ -316,6 +337,8 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     // What is really checked locally: the key's hash and the inline hashes, no secret.
     settings.auth =
         AuthConfig::ApiKeys { secret_name: None, key_sha256: auth.accepted_sha256.clone() };
+    let invoke_env = data_dir.join(INVOKE_ENV_FILE);
+    write_env_file(&invoke_env, &lambda_env(&settings.to_env(), bedrock.url(), &region))?;
     let client = bedrock_client(bedrock.url(), &region);
     let router = quarry_invoke::app(AppState::new(client, settings, authenticator));
 
@@ -333,11 +356,44 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
         api_addr,
         auth,
         data_dir,
+        invoke_env,
         config,
         bedrock,
         stop: Some(stop),
         api_task,
     })
+}
+
+/// The invoke function's environment against this stack: its `QUARRY_*` variables, the local
+/// Bedrock endpoint with dummy credentials, and the request path without API Gateway's stage
+/// (lambda_http puts `/<stage>` in front of REST API paths unless told not to).
+pub fn lambda_env(
+    quarry_env: &BTreeMap<String, String>,
+    bedrock_url: &str,
+    region: &str,
+) -> BTreeMap<String, String> {
+    let mut vars = quarry_env.clone();
+    for (name, value) in [
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_url),
+        ("AWS_REGION", region),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true"),
+    ] {
+        vars.insert(name.to_owned(), value.to_owned());
+    }
+    vars
+}
+
+/// Writes `KEY=VALUE` lines through a temporary file and a rename (never seen half written).
+fn write_env_file(path: &Path, vars: &BTreeMap<String, String>) -> Result<(), StackError> {
+    let text: String = vars.iter().map(|(name, value)| format!("{name}={value}\n")).collect();
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|source| StackError::EnvFile { path: path.to_owned(), source })
 }
 
 /// A Bedrock runtime client for the local endpoint at `endpoint`: dummy credentials, `region`,
