@@ -146,6 +146,30 @@ async fn the_api_answers_health_models_and_chat_over_http_with_the_key() {
 }
 
 #[tokio::test]
+async fn the_printed_curl_example_works_as_printed() {
+    let stack = start("banner", FaultConfig::default()).await;
+    let banner = stack.banner();
+    assert!(banner.contains(&format!("API:           {}", stack.api_url())), "{banner}");
+    assert!(banner.contains(&format!("API key:       {KEY}")), "{banner}");
+    assert!(banner.contains(&format!("base_url=\"{}/v1\"", stack.api_url())), "{banner}");
+    // The curl example's URL, header and body, sent as printed.
+    let url = format!("curl {}/v1/chat/completions", stack.api_url());
+    assert!(banner.contains(&url), "{banner}");
+    assert!(banner.contains(&format!("-H 'Authorization: Bearer {KEY}'")), "{banner}");
+    let body = banner
+        .split("-d '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a -d '<json>' body in the banner");
+    let body: Value = serde_json::from_str(body).expect("the printed body is JSON");
+    let answer = call(&stack, Method::POST, "/v1/chat/completions", Some(KEY), Some(body)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    let content = answer.json()["choices"][0]["message"]["content"].as_str().map(str::to_owned);
+    assert_eq!(content.as_deref(), Some("From the context: The office opens at 9am."));
+    finish(stack).await;
+}
+
+#[tokio::test]
 async fn a_streamed_chat_arrives_as_server_sent_events_ending_in_done() {
     let stack = start("stream", FaultConfig::default()).await;
     let answer =
