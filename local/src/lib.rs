@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod faults;
 pub mod models;
 pub mod s3;
+pub mod stack;
 
 pub use bedrock::{
     BedrockConfig, BedrockState, CatalogSource, RunningServer, ServeError, app, serve,

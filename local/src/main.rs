@@ -1,5 +1,11 @@
 //! `quarry-local`: runs quarry's local stand-ins for AWS on this machine.
 //!
+//! `quarry-local` (no subcommand) runs the local stack ([`quarry_local::stack`]): quarry's API on
+//! `--api-port` (default 3000) and the local Bedrock endpoint it calls, both on 127.0.0.1, set up
+//! from `quarry.toml` (`--config`). It prints the URLs, the API key (`--api-key` /
+//! `QUARRY_API_KEY`, else one generated for the run) and examples; ctrl-c or SIGTERM stops both.
+//! `--port-file <path>` writes the API URL to a file once it listens.
+//!
 //! `quarry-local bedrock --port <PORT>` serves the Bedrock-compatible endpoint (bedrock-runtime and
 //! the bedrock control plane on one port) alone on 127.0.0.1 and prints one line
 //! `quarry local bedrock endpoint: http://127.0.0.1:PORT`; ctrl-c or SIGTERM stops it.
@@ -11,19 +17,50 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use quarry::config::{ConfigError, QuarryConfig};
 use quarry_local::bedrock::CatalogSource;
 use quarry_local::bedrock::guardrail::LocalGuardrail;
 use quarry_local::catalog::Catalog;
 use quarry_local::faults::{FAULTS_ENV, FaultConfig};
+use quarry_local::stack::{self, StackOptions};
 use quarry_local::{BedrockConfig, serve};
 use tracing_subscriber::EnvFilter;
 
-/// quarry's local stand-ins for AWS.
+/// quarry's local stand-ins for AWS. Without a subcommand: the local stack (quarry's API and the
+/// local Bedrock endpoint it calls).
 #[derive(Debug, Parser)]
-#[command(name = "quarry-local", version, about)]
+#[command(name = "quarry-local", version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+/// The local stack's options (no subcommand).
+#[derive(Debug, Args)]
+struct StackArgs {
+    /// The quarry.toml to run.
+    #[arg(long, value_name = "PATH", default_value = "quarry.toml")]
+    config: PathBuf,
+    /// The API's port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = stack::DEFAULT_API_PORT)]
+    api_port: u16,
+    /// The local Bedrock endpoint's port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    bedrock_port: u16,
+    /// The API key callers send (default: a random key generated for this run).
+    #[arg(long, env = "QUARRY_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Where local state is kept (created if missing).
+    #[arg(long, value_name = "DIR", default_value = stack::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Write the API URL to this file once it listens.
+    #[arg(long, value_name = "PATH")]
+    port_file: Option<PathBuf>,
+    /// Faults the local Bedrock endpoint starts with, e.g. `throttle_every=3,latency_ms=50`.
+    #[arg(long, env = FAULTS_ENV, value_parser = parse_faults)]
+    faults: Option<FaultConfig>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,10 +107,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Bedrock(args)) => run_bedrock(args).await,
-        None => Err(
-            "the whole local stack is not available yet; run `quarry-local bedrock --port <PORT>`"
-                .to_owned(),
-        ),
+        None => run_stack(cli.stack).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -111,6 +145,38 @@ async fn run_bedrock(args: BedrockArgs) -> Result<(), String> {
     wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     server.shutdown().await.map_err(|e| e.to_string())
+}
+
+async fn run_stack(args: StackArgs) -> Result<(), String> {
+    let config = QuarryConfig::from_path(&args.config).map_err(|error| match &error {
+        ConfigError::Read { error: io, .. } if io.kind() == std::io::ErrorKind::NotFound => {
+            format!("{error}: run from the directory holding quarry.toml, or pass --config <path>")
+        }
+        _ => error.to_string(),
+    })?;
+    let options = StackOptions {
+        api_port: args.api_port,
+        bedrock_port: args.bedrock_port,
+        api_key: args.api_key,
+        data_dir: args.data_dir,
+        faults: args.faults.unwrap_or_default(),
+        ..StackOptions::new(config)
+    };
+    if options.faults.is_active() {
+        tracing::warn!(faults = ?options.faults, "faults switched on");
+    }
+    let running = stack::start(options).await.map_err(|e| e.to_string())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", running.banner())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("could not print the stack's URLs: {e}"))?;
+    drop(stdout);
+    if let Some(path) = &args.port_file {
+        write_port_file(path, running.api_url())?;
+    }
+    wait_for_stop_signal().await?;
+    tracing::info!("shutting down");
+    running.shutdown().await.map_err(|e| e.to_string())
 }
 
 /// Writes `url` to `path` through a temporary file and a rename, so a reader polling for the file
