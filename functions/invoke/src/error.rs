@@ -74,11 +74,11 @@ impl ApiError {
                  bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream on this model's \
                  resources (quarry's stack grants exactly the models in quarry.toml — redeploy after \
                  changing them), and model access must be enabled for it in the Bedrock console.",
-                bedrock.message
+                bedrock.message.trim_end_matches('.')
             ),
             BedrockErrorKind::Throttling | BedrockErrorKind::ServiceQuotaExceeded => format!(
                 "Bedrock is throttling requests to `{model}`: {}. Retry after the Retry-After delay.",
-                bedrock.message
+                bedrock.message.trim_end_matches('.')
             ),
             _ => format!(
                 "Bedrock ({}) for model `{model}`: {}",
