@@ -1,22 +1,17 @@
 //! catalog-sync end to end: the unmodified aws-sdk-bedrock client against the real local Bedrock
-//! endpoint (quarry-local, its built-in catalog snapshot or a changed copy), and S3 through
-//! aws-smithy-mocks as a one-object in-memory bucket that honours `If-Match` /
-//! `If-None-Match: *` exactly as S3 conditional writes do (412 Precondition Failed otherwise).
+//! endpoint (quarry-local, its built-in catalog snapshot or a changed copy), and the unmodified
+//! aws-sdk-s3 client against a small S3 stand-in ([`support`]) that honours `If-Match` /
+//! `If-None-Match: *` as S3 conditional writes do (412 PreconditionFailed otherwise).
 //!
 //! When quarry-local's S3 lands, the sync tests below (everything but the pagination test) should
-//! run against it instead of the mocked bucket.
+//! run against it instead of the stand-in.
+
+mod support;
 
 use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_bedrock::config::Credentials;
-use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
-use aws_sdk_s3::operation::put_object::PutObjectOutput;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::error::NoSuchKey;
-use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
-use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use quarry::catalog::{Catalog, LifecycleStatus, Retirement};
 use quarry::config::{CatalogSyncSettings, QuarryConfig, StackResources};
@@ -24,14 +19,14 @@ use quarry_catalog_sync::{Outcome, SyncError, Trigger, fetch_catalog, handle, sy
 use quarry_local::catalog::Catalog as LocalCatalog;
 use quarry_local::{BedrockConfig, CatalogSource, RunningServer};
 use serde_json::Value;
+use support::{Object, Put, S3Stub};
 
 /// The built-in catalog data of the local endpoint (a snapshot of Bedrock's listing).
 const BUILTIN_CATALOG: &str = include_str!("../../../local/data/catalog.json");
 
-/// S3's answer to a write whose condition does not hold (Amazon S3 API Reference, "Error
-/// responses": PreconditionFailed, HTTP 412).
-const PRECONDITION_FAILED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition><RequestId>656c76696e672077</RequestId><HostId>Zm9vYmFy</HostId></Error>"#;
+/// Where the repository's quarry.toml puts the catalog (see [`settings`]).
+const BUCKET: &str = "quarry-catalog-123456789012-us-east-1";
+const KEY: &str = "catalog/models.json";
 
 // ---- The local Bedrock endpoint ------------------------------------------------------------
 
@@ -89,64 +84,34 @@ fn settings() -> CatalogSyncSettings {
     let config = QuarryConfig::from_toml_str(include_str!("../../../quarry.toml"))
         .expect("the repository's quarry.toml");
     config.catalog_sync_settings(&StackResources {
-        catalog_bucket: "quarry-catalog-123456789012-us-east-1".to_owned(),
+        catalog_bucket: BUCKET.to_owned(),
         vector_bucket: "quarry-vectors-123456789012-us-east-1".to_owned(),
     })
 }
 
-// ---- A one-object S3 bucket behind aws-smithy-mocks -----------------------------------------
+// ---- The catalog bucket ----------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq)]
-struct Object {
-    body: Vec<u8>,
-    etag: String,
-}
-
-/// A PutObject the bucket received.
-#[derive(Debug, Clone, PartialEq)]
-struct Put {
-    if_match: Option<String>,
-    if_none_match: Option<String>,
-    written: bool,
-}
-
-#[derive(Debug, Default)]
-struct BucketState {
-    object: Option<Object>,
-    versions: u32,
-    puts: Vec<Put>,
-    /// Written right after the next GetObject is answered: another sync winning the race.
-    write_after_next_read: Option<Vec<u8>>,
-    /// GetObject answers 403 AccessDenied.
-    deny_reads: bool,
-}
-
-impl BucketState {
-    fn store(&mut self, body: Vec<u8>) -> String {
-        self.versions += 1;
-        let etag = format!("\"{:032x}\"", self.versions);
-        self.object = Some(Object { body, etag: etag.clone() });
-        etag
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-struct Bucket(Arc<Mutex<BucketState>>);
+/// The catalog object in the S3 stand-in.
+#[derive(Debug, Clone)]
+struct Bucket(S3Stub);
 
 impl Bucket {
-    fn state(&self) -> std::sync::MutexGuard<'_, BucketState> {
-        self.0.lock().expect("bucket lock")
+    async fn empty() -> Self {
+        Bucket(S3Stub::start().await)
     }
 
-    /// A bucket already holding `catalog`.
-    fn holding(catalog: &Catalog) -> Self {
-        let bucket = Bucket::default();
-        bucket.state().store(catalog.to_json());
+    async fn holding(catalog: &Catalog) -> Self {
+        let bucket = Bucket::empty().await;
+        bucket.0.put(BUCKET, KEY, catalog.to_json());
         bucket
     }
 
+    fn client(&self) -> aws_sdk_s3::Client {
+        self.0.client()
+    }
+
     fn object(&self) -> Option<Object> {
-        self.state().object.clone()
+        self.0.object(BUCKET, KEY)
     }
 
     fn stored(&self) -> Option<Catalog> {
@@ -154,64 +119,7 @@ impl Bucket {
     }
 
     fn puts(&self) -> Vec<Put> {
-        self.state().puts.clone()
-    }
-
-    /// An S3 client whose GetObject and PutObject this bucket answers.
-    fn client(&self) -> aws_sdk_s3::Client {
-        let bucket = self.clone();
-        let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |_| {
-            let mut state = bucket.state();
-            if state.deny_reads {
-                return MockResponse::Http(HttpResponse::new(
-                    StatusCode::try_from(403).expect("a status"),
-                    SdkBody::from(
-                        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
-                    ),
-                ));
-            }
-            let answer = match &state.object {
-                Some(object) => MockResponse::Output(
-                    GetObjectOutput::builder()
-                        .body(ByteStream::from(object.body.clone()))
-                        .e_tag(&object.etag)
-                        .build(),
-                ),
-                None => {
-                    MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
-                }
-            };
-            if let Some(body) = state.write_after_next_read.take() {
-                state.store(body);
-            }
-            answer
-        });
-        let bucket = self.clone();
-        let put = mock!(aws_sdk_s3::Client::put_object).then_compute_response(move |request| {
-            let mut state = bucket.state();
-            let current = state.object.as_ref().map(|o| o.etag.clone());
-            let holds = match (request.if_match(), request.if_none_match()) {
-                (Some(etag), _) => current.as_deref() == Some(etag),
-                (None, Some("*")) => current.is_none(),
-                (None, None) => true,
-                (None, Some(_)) => false,
-            };
-            state.puts.push(Put {
-                if_match: request.if_match().map(str::to_owned),
-                if_none_match: request.if_none_match().map(str::to_owned),
-                written: holds,
-            });
-            if !holds {
-                return MockResponse::Http(HttpResponse::new(
-                    StatusCode::try_from(412).expect("a status"),
-                    SdkBody::from(PRECONDITION_FAILED),
-                ));
-            }
-            let body = request.body().bytes().map(<[u8]>::to_vec).unwrap_or_default();
-            let etag = state.store(body);
-            MockResponse::Output(PutObjectOutput::builder().e_tag(etag).build())
-        });
-        mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put])
+        self.0.state().puts.clone()
     }
 }
 
@@ -290,7 +198,7 @@ async fn every_page_of_inference_profiles_is_read_and_normalised() {
 #[tokio::test]
 async fn the_first_sync_writes_the_catalog_only_if_none_exists() {
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::default();
+    let bucket = Bucket::empty().await;
     let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
 
     assert_eq!(report.outcome, Outcome::Written, "{report:?}");
@@ -317,7 +225,7 @@ async fn the_first_sync_writes_the_catalog_only_if_none_exists() {
 async fn an_unchanged_catalog_is_not_written_again() {
     let server = endpoint(builtin()).await;
     let client = bedrock(server.url()).await;
-    let bucket = Bucket::default();
+    let bucket = Bucket::empty().await;
     let s3 = bucket.client();
     let first = sync(&client, &s3, &settings()).await;
     let stored = bucket.object().expect("written once");
@@ -334,7 +242,7 @@ async fn an_unchanged_catalog_is_not_written_again() {
 #[tokio::test]
 async fn a_changed_catalog_is_written_over_the_etag_read_and_its_diff_reported() {
     let before = endpoint(builtin()).await;
-    let bucket = Bucket::default();
+    let bucket = Bucket::empty().await;
     let s3 = bucket.client();
     sync(&bedrock(before.url()).await, &s3, &settings()).await;
     let first = bucket.object().expect("written");
@@ -396,10 +304,10 @@ async fn a_concurrent_sync_that_wrote_first_is_never_overwritten() {
     let client = bedrock(server.url()).await;
     // The bucket holds an older catalog; another sync replaces it between our read and write.
     let older = Catalog::new("us-east-1", Vec::new(), Vec::new());
-    let bucket = Bucket::holding(&older);
+    let bucket = Bucket::holding(&older).await;
     let mut winner = fetch_catalog(&client, None).await.expect("listed").catalog;
     winner.synced_at = Some("2025-06-01T03:00:00Z".into());
-    bucket.state().write_after_next_read = Some(winner.to_json());
+    bucket.0.state().write_after_next_read = Some(winner.to_json());
 
     let report = sync(&client, &bucket.client(), &settings()).await;
     assert_eq!(report.outcome, Outcome::Conflict, "{report:?}");
@@ -419,7 +327,7 @@ async fn a_bedrock_failure_keeps_the_stored_catalog_and_is_reported() {
     let url = server.url().to_owned();
     let client = bedrock(&url).await;
     let good = fetch_catalog(&client, None).await.expect("listed").catalog;
-    let bucket = Bucket::holding(&good);
+    let bucket = Bucket::holding(&good).await;
     let kept = bucket.object();
     server.shutdown().await.expect("the endpoint stops");
 
@@ -449,7 +357,7 @@ async fn an_empty_listing_is_never_written() {
         data["inferenceProfiles"] = serde_json::json!([]);
     }))
     .await;
-    let bucket = Bucket::default();
+    let bucket = Bucket::empty().await;
     let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
     assert_eq!(report.outcome, Outcome::Failed);
     assert!(matches!(report.error, Some(SyncError::EmptyListing)), "{report:?}");
@@ -464,8 +372,8 @@ async fn an_empty_listing_is_never_written() {
 #[tokio::test]
 async fn an_unreadable_bucket_fails_the_sync_without_writing() {
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::default();
-    bucket.state().deny_reads = true;
+    let bucket = Bucket::empty().await;
+    bucket.0.state().deny_reads = true;
     let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
     assert_eq!(report.outcome, Outcome::Failed);
     let message = report.error.as_ref().map(ToString::to_string).unwrap_or_default();
@@ -482,7 +390,7 @@ async fn an_unreadable_bucket_fails_the_sync_without_writing() {
 async fn a_legacy_allowlisted_model_is_a_warning_in_the_report_and_the_log() {
     // The snapshot lists Claude 3.5 Haiku as LEGACY; quarry.toml allows its US profile.
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::default();
+    let bucket = Bucket::empty().await;
     let logs = Logs::default();
     let report = {
         let _capture = logs.capture();
