@@ -3,9 +3,9 @@
 //! when the sync failed, so Lambda counts it).
 
 use aws_config::BehaviorVersion;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use quarry::config::CatalogSyncSettings;
-use quarry_catalog_sync::{SyncReport, Trigger};
+use quarry_catalog_sync::Trigger;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -26,9 +26,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let s3 = aws_sdk_s3::Client::new(&sdk);
     let (bedrock, s3, settings) = (&bedrock, &s3, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Trigger>| async move {
-        let report: SyncReport =
-            quarry_catalog_sync::handle(&event.payload, bedrock, s3, settings).await?;
-        Ok::<_, lambda_runtime::Error>(report)
+        quarry_catalog_sync::handle(&event.payload, bedrock, s3, settings).await.map_err(|error| {
+            Diagnostic {
+                error_type: "CatalogSyncFailed".to_owned(),
+                error_message: error.to_string(),
+            }
+        })
     }))
     .await
 }
