@@ -299,6 +299,18 @@ async fn a_changed_catalog_is_written_over_the_etag_read_and_its_diff_reported()
 }
 
 #[tokio::test]
+async fn an_unreadable_stored_catalog_is_replaced_over_its_etag() {
+    let server = endpoint(builtin()).await;
+    let bucket = Bucket::empty().await;
+    let etag = bucket.0.put(BUCKET, KEY, b"<html>an error page saved by mistake</html>".to_vec());
+    let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
+    assert_eq!(report.outcome, Outcome::Written, "{report:?}");
+    assert_eq!(report.previous_hash, None);
+    assert_eq!(bucket.puts(), [Put { if_match: Some(etag), if_none_match: None, written: true }]);
+    assert!(bucket.stored().is_some_and(|c| !c.models.is_empty()));
+}
+
+#[tokio::test]
 async fn a_concurrent_sync_that_wrote_first_is_never_overwritten() {
     let server = endpoint(builtin()).await;
     let client = bedrock(server.url()).await;

@@ -208,10 +208,7 @@ mod tests {
 
     type Shared = Arc<Mutex<Bucket>>;
 
-    async fn get_object(
-        State(bucket): State<Shared>,
-        headers: HeaderMap,
-    ) -> Response {
+    async fn get_object(State(bucket): State<Shared>, headers: HeaderMap) -> Response {
         let mut bucket = bucket.lock().expect("bucket lock");
         bucket.gets += 1;
         let s3_error = |status: StatusCode, code: &str| {

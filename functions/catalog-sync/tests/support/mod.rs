@@ -168,30 +168,6 @@ async fn put_object(
             "At least one of the pre-conditions you specified did not hold",
         );
     }
-    let etag = state.store(&path, decode_body(&headers, &body));
+    let etag = state.store(&path, body.to_vec());
     (StatusCode::OK, [(header::ETAG, etag)]).into_response()
-}
-
-/// The object bytes of a PutObject body: as sent, or decoded from `aws-chunked` (the SDK sends
-/// its checksum as a trailer that way).
-fn decode_body(headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
-    let chunked =
-        header_value(headers, "content-encoding").is_some_and(|e| e.contains("aws-chunked"));
-    if !chunked {
-        return body.to_vec();
-    }
-    let mut decoded = Vec::new();
-    let mut rest = body;
-    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&rest[..line_end]);
-        let size_hex = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        decoded.extend_from_slice(&rest[start..start + size]);
-        rest = &rest[(start + size + 2).min(rest.len())..];
-    }
-    decoded
 }
