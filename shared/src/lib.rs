@@ -9,11 +9,14 @@
 //! - [`openai`]: OpenAI-compatible wire types (chat completions, streaming chunks, embeddings,
 //!   models, errors) and their mapping to [`chat`] and [`embed`].
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
+//! - [`catalog`]: the model catalog (models, inference profiles, lifecycle) catalog-sync writes
+//!   and invoke reads: its stable JSON document and hash, normalisation, diff, retiring models.
 //! - [`bedrock`]: the Bedrock calls (Converse, native InvokeModel, streams, embeddings) on a
 //!   prebuilt client, bounded by a deadline, failing with one `CallError`.
 
 pub mod adapters;
 pub mod bedrock;
+pub mod catalog;
 pub mod chat;
 pub mod config;
 pub mod embed;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use quarry::bedrock::{self, CallError, CallOptions, ChatStream};
 use quarry::chat::{ChatRequest, ChatResponse, GuardrailConfig, ValidationRules};
-use quarry::model::{AllowedModel, known_without_catalog};
+use quarry::model::AllowedModel;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -40,8 +40,9 @@ impl PreparedCall {
         mut request: ChatRequest,
         api: Api,
     ) -> Result<Self, ApiError> {
-        let model =
-            state.chat_models().resolve(requested.unwrap_or_default(), known_without_catalog)?;
+        let model = state
+            .chat_models()
+            .resolve(requested.unwrap_or_default(), |id| state.knows_model(id))?;
         request.guardrail = guardrail(state, request.guardrail.take())?;
         let rules = match (api, model.family) {
             (Api::Native, Some(family)) => ValidationRules::for_native(family),

@@ -6,11 +6,13 @@
 //! - `POST /v1/invoke` — quarry's native chat request, Converse or native body, optional SSE stream
 //! - `POST /v1/chat/completions` — OpenAI-compatible chat, streaming with `data: [DONE]`
 //! - `POST /v1/embeddings` — OpenAI-compatible embeddings on the configured embedding model
-//! - `GET /v1/models` — the models callers may use
+//! - `GET /v1/models` — the models callers may use, with name, lifecycle and regions from the
+//!   model catalog ([`catalog`]) when one is loaded
 //! - `POST /v1/compare` — one prompt, up to 4 models side by side with latency, usage and cost
 //! - `GET /health`
 
 pub mod auth;
+pub mod catalog;
 pub mod chat_call;
 pub mod error;
 pub mod extract;
@@ -26,6 +28,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 pub use auth::{Authenticator, IamCaller};
+pub use catalog::{CatalogCache, CatalogSource};
 pub use error::ApiError;
 pub use extract::Deadline;
 pub use observe::RequestId;
@@ -39,6 +42,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/embeddings", post(routes::embeddings::embeddings))
         .route("/v1/models", get(routes::models::models))
         .route("/v1/compare", post(routes::compare::compare))
+        .route_layer(middleware::from_fn_with_state(state.clone(), catalog::refresh))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_auth));
     Router::new()
         .merge(api)

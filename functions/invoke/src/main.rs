@@ -1,13 +1,14 @@
 //! The invoke Lambda: builds the SDK clients and settings once at start-up, warms the Bedrock
-//! connection, and serves quarry's Router under lambda_http's streaming runner (API Gateway REST
-//! response streaming and Function URLs stream token by token; buffered responses still work).
+//! connection, reads the model catalog, and serves quarry's Router under lambda_http's streaming
+//! runner (API Gateway REST response streaming and Function URLs stream token by token; buffered
+//! responses still work).
 
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use quarry::config::{AuthConfig, InvokeSettings};
 use quarry_invoke::auth::load_secret_hashes;
-use quarry_invoke::{AppState, Authenticator};
+use quarry_invoke::{AppState, Authenticator, CatalogSource};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -40,8 +41,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         }
     };
     warm_up(&bedrock, &settings).await;
+    let catalog = CatalogSource {
+        s3: aws_sdk_s3::Client::new(&sdk),
+        location: settings.catalog.clone(),
+        ttl: Duration::from_secs(settings.catalog_cache_ttl_seconds.into()),
+    };
 
-    let app = quarry_invoke::app(AppState::new(bedrock, settings, auth));
+    let state = AppState::new(bedrock, settings, auth).with_catalog(catalog);
+    // Read during init, which Lambda does not bill, so the first request has the catalog.
+    state.catalog().refresh_if_stale().await;
+    let app = quarry_invoke::app(state);
     lambda_http::run_with_streaming_response(quarry_invoke::lambda::service(app)).await
 }
 

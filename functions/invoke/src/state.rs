@@ -1,12 +1,13 @@
 //! `AppState`: what every route shares, built once at start-up (SDK client, settings, allowlists,
-//! authenticator) and cloned cheaply per request.
+//! authenticator, model catalog) and cloned cheaply per request.
 
 use std::sync::Arc;
 
 use quarry::config::InvokeSettings;
-use quarry::model::{Allowlist, ModelId};
+use quarry::model::{Allowlist, ModelId, known_without_catalog};
 
 use crate::auth::Authenticator;
+use crate::catalog::{CatalogCache, CatalogSource};
 
 /// The Router's shared state.
 #[derive(Debug, Clone)]
@@ -14,13 +15,14 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     bedrock: aws_sdk_bedrockruntime::Client,
     settings: InvokeSettings,
     chat_models: Allowlist,
     embedding_models: Allowlist,
     auth: Authenticator,
+    catalog: Arc<CatalogCache>,
 }
 
 impl AppState {
@@ -34,9 +36,25 @@ impl AppState {
         let embedding_id: ModelId = settings.embedding.model_id.clone();
         let embedding_models =
             Allowlist::new(vec![embedding_id.clone()], Default::default(), Some(embedding_id));
+        let catalog = Arc::new(CatalogCache::default());
         AppState {
-            inner: Arc::new(Inner { bedrock, settings, chat_models, embedding_models, auth }),
+            inner: Arc::new(Inner {
+                bedrock,
+                settings,
+                chat_models,
+                embedding_models,
+                auth,
+                catalog,
+            }),
         }
+    }
+
+    /// The same state reading the model catalog from `source` (without one, the configured
+    /// model list is all the API knows).
+    pub fn with_catalog(self, source: CatalogSource) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.catalog = Arc::new(CatalogCache::new(source));
+        AppState { inner: Arc::new(inner) }
     }
 
     pub fn bedrock(&self) -> &aws_sdk_bedrockruntime::Client {
@@ -59,5 +77,19 @@ impl AppState {
 
     pub fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    /// The model catalog cache.
+    pub fn catalog(&self) -> &CatalogCache {
+        &self.inner.catalog
+    }
+
+    /// Whether a model exists, for allowlist resolution (403 for models that exist, 404 for the
+    /// rest): the catalog decides when one is loaded, else quarry's own id knowledge.
+    pub fn knows_model(&self, id: &ModelId) -> bool {
+        match self.catalog().current() {
+            Some(catalog) => catalog.knows(id),
+            None => known_without_catalog(id),
+        }
     }
 }

@@ -151,6 +151,10 @@ pub struct IngestSettings {
 pub struct CatalogSyncSettings {
     /// Where the catalog is written.
     pub catalog: CatalogLocation,
+    /// The allowed chat models, watched for retirement (LEGACY or gone).
+    pub chat_models: Vec<ModelId>,
+    /// The embedding model, watched too.
+    pub embedding_model: ModelId,
 }
 
 impl QuarryConfig {
@@ -180,7 +184,11 @@ impl QuarryConfig {
 
     /// The catalog-sync function's settings.
     pub fn catalog_sync_settings(&self, resources: &StackResources) -> CatalogSyncSettings {
-        CatalogSyncSettings { catalog: self.catalog_location(resources) }
+        CatalogSyncSettings {
+            catalog: self.catalog_location(resources),
+            chat_models: self.models.allowed.clone(),
+            embedding_model: self.embedding.model_id.clone(),
+        }
     }
 
     fn catalog_location(&self, resources: &StackResources) -> CatalogLocation {
@@ -196,7 +204,8 @@ impl QuarryConfig {
     }
 
     /// Fails when the invoke function's environment would exceed Lambda's limit even with the
-    /// longest bucket names (63 characters). The other functions' variables are bounded and small.
+    /// longest bucket names (63 characters). The other functions' variables are a subset of the
+    /// invoke function's (catalog-sync: the catalog and the model ids) or bounded and small.
     pub(super) fn check_environment_size(&self) -> Result<(), ConfigError> {
         let longest = "b".repeat(63);
         let resources = StackResources { catalog_bucket: longest.clone(), vector_bucket: longest };
@@ -366,16 +375,41 @@ impl IngestSettings {
 }
 
 impl CatalogSyncSettings {
+    /// Every model quarry calls, chat models then the embedding model, without repeats: the
+    /// ones whose retirement the sync warns about.
+    pub fn watched_models(&self) -> Vec<ModelId> {
+        let mut models = self.chat_models.clone();
+        if !models.contains(&self.embedding_model) {
+            models.push(self.embedding_model.clone());
+        }
+        models
+    }
+
     /// The variables infra sets on the catalog-sync function.
     pub fn to_env(&self) -> BTreeMap<String, String> {
         let mut vars = Vars::default();
         vars.set_catalog(&self.catalog);
+        vars.set(env::CHAT_MODELS, join(&self.chat_models));
+        vars.set(env::EMBEDDING_MODEL, &self.embedding_model);
         vars.0
     }
 
     /// Reads the settings from the environment; errors name the variable.
     pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(CatalogSyncSettings { catalog: catalog_from_env(&Lookup(lookup))? })
+        let vars = Lookup(lookup);
+        let chat_models: Vec<ModelId> = vars
+            .list(env::CHAT_MODELS)
+            .iter()
+            .map(|id| checks::model_id(id).map_err(|p| env_error(env::CHAT_MODELS, p)))
+            .collect::<Result<_, _>>()?;
+        if chat_models.is_empty() {
+            return Err(vars.missing(env::CHAT_MODELS));
+        }
+        Ok(CatalogSyncSettings {
+            catalog: catalog_from_env(&vars)?,
+            chat_models,
+            embedding_model: vars.parse(env::EMBEDDING_MODEL, checks::model_id)?,
+        })
     }
 }
 

@@ -584,6 +584,37 @@ fn ingest_and_catalog_sync_settings_round_trip_through_the_environment() {
 }
 
 #[test]
+fn catalog_sync_watches_every_model_quarry_calls() {
+    let sync = parse(REPO_CONFIG).catalog_sync_settings(&resources());
+    let watched: Vec<String> = sync.watched_models().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        watched,
+        [
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "amazon.nova-lite-v1:0",
+            "meta.llama3-1-8b-instruct-v1:0",
+            "amazon.titan-embed-text-v2:0"
+        ]
+    );
+    let vars = sync.to_env();
+    assert_eq!(
+        vars.keys().map(String::as_str).collect::<Vec<_>>(),
+        [env::CATALOG_BUCKET, env::CATALOG_KEY, env::CHAT_MODELS, env::EMBEDDING_MODEL]
+    );
+}
+
+#[test]
+fn the_catalog_sync_environment_is_smaller_than_the_invoke_environment() {
+    // check_environment_size bounds the invoke function's variables; catalog-sync's are a subset.
+    for config in [parse(&large_config(12)), parse(MINIMAL)] {
+        let sync = config.catalog_sync_settings(&resources()).to_env();
+        let invoke = config.invoke_settings(&resources()).to_env();
+        assert!(sync.iter().all(|(name, value)| invoke.get(name) == Some(value)), "{sync:?}");
+        assert!(env_size(&sync) < env_size(&invoke));
+    }
+}
+
+#[test]
 fn the_invoke_environment_is_compact_and_readable() {
     let vars = parse(REPO_CONFIG).invoke_settings(&resources()).to_env();
     let get = |name: &str| vars.get(name).map(String::as_str);
@@ -805,8 +836,16 @@ fn ingest_environment_errors_name_the_variable() {
         assert_eq!(var, name, "{found}");
         assert!(found.starts_with(problem) || found.contains(problem), "{name}: {found}");
     }
-    let mut vars = parse(MINIMAL).catalog_sync_settings(&resources()).to_env();
-    vars.remove(env::CATALOG_KEY);
-    let (var, _) = env_problem(CatalogSyncSettings::from_env(lookup(&vars)).expect_err("no key"));
-    assert_eq!(var, env::CATALOG_KEY);
+    let good = parse(MINIMAL).catalog_sync_settings(&resources()).to_env();
+    for missing in [env::CATALOG_KEY, env::CHAT_MODELS, env::EMBEDDING_MODEL] {
+        let mut vars = good.clone();
+        vars.remove(missing);
+        let (var, _) =
+            env_problem(CatalogSyncSettings::from_env(lookup(&vars)).expect_err(missing));
+        assert_eq!(var, missing);
+    }
+    let mut vars = good;
+    vars.insert(env::CHAT_MODELS.to_owned(), "amazon.nova-lite-v1:0,Not An Id".to_owned());
+    let (var, _) = env_problem(CatalogSyncSettings::from_env(lookup(&vars)).expect_err("bad id"));
+    assert_eq!(var, env::CHAT_MODELS);
 }

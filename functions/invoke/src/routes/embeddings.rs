@@ -7,7 +7,6 @@ use std::time::Instant;
 use axum::Extension;
 use axum::extract::State;
 use quarry::bedrock::{self, DEFAULT_EMBED_CONCURRENCY, EmbedOptions};
-use quarry::model::known_without_catalog;
 use quarry::openai::{EmbeddingRequest, EmbeddingResponse};
 
 use crate::error::ApiError;
@@ -26,7 +25,7 @@ pub async fn embeddings(
     let request = EmbeddingRequest::from_json(&body)?;
     let format = request.encoding_format();
     let (requested, mut embed) = request.to_embed_request()?;
-    let model = state.embedding_models().resolve(&requested, known_without_catalog)?;
+    let model = state.embedding_models().resolve(&requested, |id| state.knows_model(id))?;
     // Without `dimensions`, vectors have the configured size: the size the documents are indexed at.
     embed.dimensions = embed.dimensions.or(Some(state.settings().embedding.dimensions));
     embed
