@@ -195,6 +195,19 @@ impl<'a> Builder<'a> {
             .build()
     }
 
+    /// Listing the catalog bucket, limited to the catalog's own key. S3 answers a GetObject of a
+    /// missing key with 403 instead of 404 unless the caller may list the bucket; with this, a
+    /// first sync (no catalog yet) sees NoSuchKey and writes one, and invoke falls back cleanly.
+    fn catalog_listing(&self) -> Statement {
+        let bucket = Sub::new()
+            .text(&format!("arn:{}:s3:::", self.names.partition))
+            .var("CatalogBucket")
+            .build();
+        Statement::allow(&["s3:ListBucket"], vec![bucket])
+            .when("StringEquals", "s3:prefix", self.config.catalog.key.as_str())
+            .sid("SeeWhetherTheCatalogExists")
+    }
+
     fn bucket_arns(&self, name: &Expr) -> (Expr, Expr) {
         let arn = |suffix: &str| match name {
             Expr::Ref(id) => Sub::new()
@@ -542,6 +555,7 @@ impl<'a> Builder<'a> {
             Statement::allow(&["s3:GetObject"], vec![self.catalog_object_arn()])
                 .sid("ReadModelCatalog"),
         );
+        statements.push(self.catalog_listing());
         statements.push(
             Statement::allow(
                 &["s3vectors:QueryVectors", "s3vectors:GetVectors"],
@@ -608,6 +622,7 @@ impl<'a> Builder<'a> {
                 .sid("ListInferenceProfilesHasNoResourceScoping"),
             Statement::allow(&["s3:GetObject", "s3:PutObject"], vec![self.catalog_object_arn()])
                 .sid("ReadWriteModelCatalog"),
+            self.catalog_listing(),
         ]
     }
 
