@@ -11,6 +11,10 @@
 //! - [`error`]: Bedrock SDK errors classified (retryable or not, HTTP status, stable code).
 //! - [`bedrock`]: the Bedrock calls (Converse, native InvokeModel, streams, embeddings) on a
 //!   prebuilt client, bounded by a deadline, failing with one `CallError`.
+//! - [`text`]: documents: text extraction (txt, md, html, json, csv, pdf) with their metadata,
+//!   chunking sized to the embedding model, and stable chunk ids.
+//! - [`vector`]: the `VectorStore` contract (replace, delete, query; S3 sequencer guard) and its
+//!   stores: Amazon S3 Vectors, and embedded SQLite (feature `sqlite`, for the local stack).
 
 pub mod adapters;
 pub mod bedrock;
@@ -21,3 +25,5 @@ pub mod error;
 pub mod model;
 pub mod openai;
 pub mod prompt;
+pub mod text;
+pub mod vector;
