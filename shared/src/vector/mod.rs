@@ -39,7 +39,7 @@ use std::fmt;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::text::DocumentRef;
+use crate::text::{Chunk, Document, DocumentRef};
 
 pub use s3vectors::{FILTERABLE_METADATA_KEYS, NON_FILTERABLE_METADATA_KEYS, S3VectorsStore};
 pub use sequencer::Sequencer;
@@ -65,6 +65,19 @@ pub struct StoredDocument {
     pub metadata: BTreeMap<String, String>,
 }
 
+impl StoredDocument {
+    /// The stored form of an extracted `document` written by the S3 event at `sequencer`.
+    pub fn new(document: &Document, sequencer: Sequencer) -> Self {
+        StoredDocument {
+            source: document.source.clone(),
+            sequencer,
+            content_type: document.content_type.clone(),
+            title: document.title.clone(),
+            metadata: document.user_metadata.clone(),
+        }
+    }
+}
+
 /// One chunk to store: its id, text, embedding and metadata of its own (a page, a heading).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredChunk {
@@ -76,6 +89,13 @@ pub struct StoredChunk {
     pub vector: Vec<f32>,
     /// Metadata of this chunk.
     pub metadata: BTreeMap<String, String>,
+}
+
+impl StoredChunk {
+    /// The stored form of `chunk` with its embedding (no metadata of its own).
+    pub fn new(chunk: Chunk, vector: Vec<f32>) -> Self {
+        StoredChunk { id: chunk.id, text: chunk.text, vector, metadata: BTreeMap::new() }
+    }
 }
 
 /// Which chunks a query may return: all set conditions must hold.
@@ -321,6 +341,27 @@ mod tests {
             let err = check_chunks(&doc, &[chunk(doc.chunk_id(0), vector)], 2).expect_err(reason);
             assert!(err.to_string().contains(reason), "{err}");
         }
+    }
+
+    #[test]
+    fn extracted_documents_and_chunks_become_their_stored_forms() {
+        let object = crate::text::S3Object {
+            source: DocumentRef::new("docs", "guide.md"),
+            content_type: None,
+            user_metadata: BTreeMap::from([("team".to_owned(), "docs".to_owned())]),
+            body: b"# Guide\n\nRead me.".to_vec(),
+        };
+        let document = crate::text::extract(&object, 1024).expect("markdown");
+        let settings = crate::text::ChunkSettings::new(100, 10).expect("settings");
+        let chunk = crate::text::chunk(&document, &settings).expect("chunks").remove(0);
+        let stored = StoredDocument::new(&document, Sequencer::new("0A").expect("hex"));
+        assert_eq!(stored.content_type, "text/markdown");
+        assert_eq!(stored.title, "Guide");
+        assert_eq!(stored.metadata["team"], "docs");
+        let stored_chunk = StoredChunk::new(chunk.clone(), vec![1.0, 0.0]);
+        assert_eq!(stored_chunk.id, document.source.chunk_id(0));
+        assert_eq!(stored_chunk.text, chunk.text);
+        assert_eq!(check_chunks(&stored.source, &[stored_chunk], 2), Ok(()));
     }
 
     #[test]
