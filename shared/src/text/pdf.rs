@@ -1,14 +1,16 @@
 //! PDF: the text of every page (read with `lopdf`), pages separated by a blank line; the title is
 //! the document Info dictionary's `/Title`.
 //!
-//! Why lopdf: it is maintained, builds on Rust 1.95, returns errors for malformed files instead of
-//! panicking, and bounds stream decompression (a small crafted file cannot inflate to gigabytes;
-//! quarry allows [`MAX_DECOMPRESSED_BYTES`] per stream). quarry walks each page's content stream
-//! itself rather than calling `Document::extract_text`, so text positioned on a new line (`Td`,
-//! `TD`, `T*`, `Tm`, `'`, `"`) starts a new line and wide `TJ` gaps become spaces — lopdf's own
-//! extraction glues such words together. No `catch_unwind`: the release profile aborts on panic,
-//! so catching would only work in debug builds; the fuzz-style test below feeds truncated and
-//! bit-flipped files instead.
+//! Why lopdf: it is maintained, builds on Rust 1.95, returns errors for malformed files and
+//! treats panics on crafted input as bugs (issue #532, crash bugs found in 0.44, is fixed and closed),
+//! and bounds stream decompression (a small crafted file cannot inflate to gigabytes; quarry
+//! allows [`MAX_DECOMPRESSED_BYTES`] per stream). `pdf-extract`, built on lopdf, panics on
+//! unreadable content by design (its maintainer prefers panics, pdf-extract issue #129), so it is
+//! not used. quarry walks each page's content stream itself rather than calling
+//! `Document::extract_text`, so text positioned on a new line (`Td`, `TD`, `T*`, `Tm`, `'`, `"`)
+//! starts a new line and wide `TJ` gaps become spaces — lopdf's own extraction glues such words
+//! together. No `catch_unwind`: the release profile aborts on panic, so catching would work only in
+//! debug builds; instead a test feeds truncations and byte flips of a valid file at every 5–7 bytes.
 //!
 //! Not supported: text in images (scanned PDFs, [`ExtractError::Empty`]), PDFs that need a
 //! password ([`ExtractError::Corrupt`]), and fonts without a usable encoding (their text is
