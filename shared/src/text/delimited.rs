@@ -8,11 +8,12 @@
 use super::document::Format;
 use super::extract::{ExtractError, Extracted};
 
-/// The rows of a delimited document as `column: value` lines.
+/// The rows of a delimited document as `column: value` lines, at most `max_text` bytes of them.
 pub(super) fn extract(
     source: &str,
     delimiter: u8,
     format: Format,
+    max_text: u64,
 ) -> Result<Extracted, ExtractError> {
     let corrupt = |err: csv::Error| ExtractError::Corrupt { format, reason: err.to_string() };
     let mut reader = csv::ReaderBuilder::new()
@@ -45,6 +46,10 @@ pub(super) fn extract(
                 text.push('\n');
             }
             text.push_str(&row);
+            if text.len() as u64 > max_text {
+                let size = text.len() as u64;
+                return Err(ExtractError::TooLarge { what: "row text", size, max: max_text });
+            }
         }
     }
     Ok(Extracted { text, title: None })
@@ -62,7 +67,7 @@ mod tests {
     #[test]
     fn rows_are_named_by_the_header_with_quotes_and_commas_kept() {
         let source = "name,price,notes\nWidget,3,\"small, blue\"\n\"Gadget \"\"Pro\"\"\",12,\"two\nlines\"\n,,\nBolt,,extra,cell\n";
-        let text = extract(source, b',', Format::Csv).expect("valid CSV").text;
+        let text = extract(source, b',', Format::Csv, 1 << 20).expect("valid CSV").text;
         assert_eq!(
             text,
             "name: Widget; price: 3; notes: small, blue\n\
@@ -73,7 +78,7 @@ mod tests {
 
     #[test]
     fn tabs_separate_tsv_cells() {
-        let text = extract("a\tb\n1\t2, 3\n", b'\t', Format::Tsv).expect("valid TSV").text;
+        let text = extract("a\tb\n1\t2, 3\n", b'\t', Format::Tsv, 1 << 20).expect("valid TSV").text;
         assert_eq!(text, "a: 1; b: 2, 3");
     }
 }

@@ -18,9 +18,8 @@ const PLAIN_EXTENSIONS: &[&str] = &[
 /// Content types S3 and clients use for "unknown": they say nothing about the format.
 const GENERIC_TYPES: &[&str] = &["application/octet-stream", "binary/octet-stream", ""];
 
-/// Extracted text may be at most this many times the object's size (JSON flattening repeats
-/// paths); more is [`ExtractError::TooLarge`], so a small crafted file cannot exhaust memory.
-pub const MAX_TEXT_EXPANSION: u64 = 8;
+/// The least extracted text allowed, whatever `max_bytes` says: 1 MiB.
+pub const MIN_TEXT_LIMIT: u64 = 1024 * 1024;
 
 /// Why an object yields no text to index.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +55,10 @@ fn hint(format: Format) -> &'static str {
 }
 
 /// The text, title and metadata of `object`, refusing objects over `max_bytes`.
+///
+/// The extracted text may be as large as the largest object allowed (at least
+/// [`MIN_TEXT_LIMIT`]): flattening JSON and CSV repeats paths and column names on every line, so
+/// the text can be many times the file; more is [`ExtractError::TooLarge`].
 pub fn extract(object: &S3Object, max_bytes: u64) -> Result<Document, ExtractError> {
     let size = object.body.len() as u64;
     if size > max_bytes {
@@ -65,7 +68,7 @@ pub fn extract(object: &S3Object, max_bytes: u64) -> Result<Document, ExtractErr
     if object.body.is_empty() {
         return Err(ExtractError::Empty { format });
     }
-    let max_text = size.saturating_mul(MAX_TEXT_EXPANSION).max(1024);
+    let max_text = max_bytes.max(MIN_TEXT_LIMIT);
     let Extracted { text, title } = match format {
         Format::Pdf => pdf::extract(&object.body)?,
         _ => {
@@ -74,8 +77,8 @@ pub fn extract(object: &S3Object, max_bytes: u64) -> Result<Document, ExtractErr
                 Format::Markdown => markdown::extract(&source),
                 Format::Html => html::extract(&source),
                 Format::Json => json::extract(&source, max_text)?,
-                Format::Csv => delimited::extract(&source, b',', Format::Csv)?,
-                Format::Tsv => delimited::extract(&source, b'\t', Format::Tsv)?,
+                Format::Csv => delimited::extract(&source, b',', Format::Csv, max_text)?,
+                Format::Tsv => delimited::extract(&source, b'\t', Format::Tsv, max_text)?,
                 _ => Extracted { text: source, title: None },
             }
         }
@@ -313,6 +316,20 @@ mod tests {
             Err(ExtractError::TooLarge { what: "object", size: 2048, max: 2047 })
         );
         assert!(extract(&big, 2048).is_ok());
+    }
+
+    #[test]
+    fn text_that_flattens_past_the_limit_is_refused() {
+        let json = format!("{{\"{}\": [{}]}}", "k".repeat(200), vec!["1"; 10_000].join(","));
+        let err = extract(&object("wide.json", None, json.as_bytes()), 1024 * 1024)
+            .expect_err("2 MB of lines");
+        assert!(matches!(err, ExtractError::TooLarge { max: MIN_TEXT_LIMIT, .. }), "{err}");
+        let header: Vec<String> =
+            (0..20).map(|i| format!("a_rather_long_column_name_{i}")).collect();
+        let row = vec!["1"; 20].join(",");
+        let csv = format!("{}\n{}", header.join(","), vec![row.as_str(); 2_000].join("\n"));
+        let err = extract(&object("wide.csv", None, csv.as_bytes()), 1024 * 1024).expect_err("CSV");
+        assert!(matches!(err, ExtractError::TooLarge { .. }), "{err}");
     }
 
     #[test]

@@ -19,5 +19,5 @@ mod tests;
 
 pub use chunk::{Chunk, ChunkError, ChunkSettings, MAX_CHUNK_TEXT_BYTES, chunk};
 pub use document::{Document, DocumentId, DocumentRef, Format, S3Object};
-pub use extract::{ExtractError, MAX_TEXT_EXPANSION, detect, extract};
+pub use extract::{ExtractError, MIN_TEXT_LIMIT, detect, extract};
 pub use pdf::MAX_DECOMPRESSED_BYTES;
