@@ -13,6 +13,10 @@
 //!   and invoke reads: its stable JSON document and hash, normalisation, diff, retiring models.
 //! - [`bedrock`]: the Bedrock calls (Converse, native InvokeModel, streams, embeddings) on a
 //!   prebuilt client, bounded by a deadline, failing with one `CallError`.
+//! - [`text`]: documents: text extraction (txt, md, html, json, csv, pdf) with their metadata,
+//!   chunking sized to the embedding model, and stable chunk ids.
+//! - [`vector`]: the `VectorStore` contract (replace, delete, query; S3 sequencer guard) and its
+//!   stores: Amazon S3 Vectors, and embedded SQLite (feature `sqlite`, for the local stack).
 
 pub mod adapters;
 pub mod bedrock;
@@ -24,3 +28,5 @@ pub mod error;
 pub mod model;
 pub mod openai;
 pub mod prompt;
+pub mod text;
+pub mod vector;
