@@ -32,9 +32,10 @@ pub mod outputs {
     pub const CATALOG_BUCKET: &str = "CatalogBucketName";
 }
 
-/// The vector-metadata keys stored with each chunk but excluded from filtering: the chunk text
-/// can exceed S3 Vectors' 2 KB filterable-metadata limit. Fixed when the index is created.
-pub const NON_FILTERABLE_METADATA_KEYS: [&str; 1] = ["text"];
+/// The vector-metadata keys stored with each chunk but excluded from filtering (the chunk text can
+/// exceed S3 Vectors' 2 KB filterable-metadata limit): the store's own list, so the index infra
+/// creates matches what the store writes. Fixed when the index is created.
+pub use quarry::vector::NON_FILTERABLE_METADATA_KEYS;
 
 /// Receives before a message moves to the dead-letter queue.
 const MAX_RECEIVE_COUNT: u32 = 5;

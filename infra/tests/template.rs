@@ -289,7 +289,12 @@ fn the_vector_index_has_the_configured_dimensions_and_metric() {
         index["VectorBucketName"],
         json!({"Fn::Sub": "team-eu-vec-${AWS::AccountId}-eu-central-1"})
     );
-    assert_eq!(index["MetadataConfiguration"], json!({"NonFilterableMetadataKeys": ["text"]}));
+    // Exactly the keys the S3 Vectors store writes outside the filterable budget, chunk text first.
+    assert_eq!(
+        index["MetadataConfiguration"],
+        json!({"NonFilterableMetadataKeys": quarry::vector::NON_FILTERABLE_METADATA_KEYS})
+    );
+    assert_eq!(index["MetadataConfiguration"]["NonFilterableMetadataKeys"][0], "text");
     assert_eq!(
         template["Resources"]["VectorBucket"]["Properties"]["VectorBucketName"],
         index["VectorBucketName"]
