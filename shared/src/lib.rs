@@ -15,6 +15,8 @@
 //!   prebuilt client, bounded by a deadline, failing with one `CallError`.
 //! - [`text`]: documents: text extraction (txt, md, html, json, csv, pdf) with their metadata,
 //!   chunking sized to the embedding model, and stable chunk ids.
+//! - [`retrieval`]: search (query embedded, vector store queried) and grounded answers: the RAG
+//!   prompt over the hits, citations resolved to the documents they come from.
 //! - [`vector`]: the `VectorStore` contract (replace, delete, query; S3 sequencer guard) and its
 //!   stores: Amazon S3 Vectors, and embedded SQLite (feature `sqlite`, for the local stack).
 
@@ -28,5 +30,6 @@ pub mod error;
 pub mod model;
 pub mod openai;
 pub mod prompt;
+pub mod retrieval;
 pub mod text;
 pub mod vector;
