@@ -9,6 +9,9 @@
 //! - `GET /v1/models` — the models callers may use, with name, lifecycle and regions from the
 //!   model catalog ([`catalog`]) when one is loaded
 //! - `POST /v1/compare` — one prompt, up to 4 models side by side with latency, usage and cost
+//! - `POST /v1/retrieve` — the indexed chunks most similar to a query, with their sources
+//! - `POST /v1/rag` — a question answered from the indexed documents, with citations; also as
+//!   the `quarry.rag` extension of `/v1/chat/completions` (see [`retrieval`])
 //! - `GET /health`
 
 pub mod auth;
@@ -18,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod lambda;
 pub mod observe;
+pub mod retrieval;
 pub mod routes;
 pub mod sse;
 pub mod state;
@@ -32,7 +36,7 @@ pub use catalog::{CatalogCache, CatalogSource};
 pub use error::ApiError;
 pub use extract::Deadline;
 pub use observe::RequestId;
-pub use state::AppState;
+pub use state::{AppState, Retrieval};
 
 /// The API's Router over `state`.
 pub fn app(state: AppState) -> Router {
@@ -42,6 +46,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/embeddings", post(routes::embeddings::embeddings))
         .route("/v1/models", get(routes::models::models))
         .route("/v1/compare", post(routes::compare::compare))
+        .route("/v1/retrieve", post(routes::retrieve::retrieve))
+        .route("/v1/rag", post(routes::rag::rag))
         .route_layer(middleware::from_fn_with_state(state.clone(), catalog::refresh))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_auth));
     Router::new()

@@ -1,12 +1,15 @@
-//! The invoke Lambda: builds the SDK clients and settings once at start-up, warms the Bedrock
-//! connection, reads the model catalog, and serves quarry's Router under lambda_http's streaming
-//! runner (API Gateway REST response streaming and Function URLs stream token by token; buffered
-//! responses still work).
+//! The invoke Lambda: builds the SDK clients, settings, vector store and prompt templates once at
+//! start-up, warms the Bedrock connection, reads the model catalog, and serves quarry's Router
+//! under lambda_http's streaming runner (API Gateway REST response streaming and Function URLs
+//! stream token by token; buffered responses still work).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use quarry::config::{AuthConfig, InvokeSettings};
+use quarry::prompt::PromptTemplates;
+use quarry::vector::S3VectorsStore;
 use quarry_invoke::auth::load_secret_hashes;
 use quarry_invoke::{AppState, Authenticator, CatalogSource};
 
@@ -47,7 +50,18 @@ async fn main() -> Result<(), lambda_http::Error> {
         ttl: Duration::from_secs(settings.catalog_cache_ttl_seconds.into()),
     };
 
-    let state = AppState::new(bedrock, settings, auth).with_catalog(catalog);
+    // Retrieval searches the index ingest writes, with vectors of the configured size.
+    let dimension = usize::try_from(settings.embedding.dimensions)?;
+    let store = S3VectorsStore::new(
+        aws_sdk_s3vectors::Client::new(&sdk),
+        &settings.vector_index,
+        dimension,
+    );
+    let templates = PromptTemplates::builtin()?;
+
+    let state = AppState::new(bedrock, settings, auth)
+        .with_catalog(catalog)
+        .with_retrieval(Arc::new(store), templates);
     // Read during init, which Lambda does not bill, so the first request has the catalog.
     state.catalog().refresh_if_stale().await;
     let app = quarry_invoke::app(state);

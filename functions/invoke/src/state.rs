@@ -1,10 +1,13 @@
 //! `AppState`: what every route shares, built once at start-up (SDK client, settings, allowlists,
-//! authenticator, model catalog) and cloned cheaply per request.
+//! authenticator, model catalog, and for retrieval the vector store and prompt templates) and
+//! cloned cheaply per request.
 
 use std::sync::Arc;
 
 use quarry::config::InvokeSettings;
 use quarry::model::{Allowlist, ModelId, known_without_catalog};
+use quarry::prompt::PromptTemplates;
+use quarry::vector::VectorStore;
 
 use crate::auth::Authenticator;
 use crate::catalog::{CatalogCache, CatalogSource};
@@ -23,6 +26,15 @@ struct Inner {
     embedding_models: Allowlist,
     auth: Authenticator,
     catalog: Arc<CatalogCache>,
+    retrieval: Option<Retrieval>,
+}
+
+/// What the retrieval routes use: the vector store the documents are indexed in, and the
+/// templates of the RAG prompt.
+#[derive(Debug, Clone)]
+pub struct Retrieval {
+    pub store: Arc<dyn VectorStore>,
+    pub templates: Arc<PromptTemplates>,
 }
 
 impl AppState {
@@ -45,8 +57,19 @@ impl AppState {
                 embedding_models,
                 auth,
                 catalog,
+                retrieval: None,
             }),
         }
+    }
+
+    /// The same state with retrieval (`/v1/retrieve`, `/v1/rag`, `quarry.rag` on chat
+    /// completions) over `store`, whose vectors come from the configured embedding model, with
+    /// `templates` for the RAG prompt (usually [`PromptTemplates::builtin`]). Without it those
+    /// routes answer 503 `retrieval_unavailable`.
+    pub fn with_retrieval(self, store: Arc<dyn VectorStore>, templates: PromptTemplates) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.retrieval = Some(Retrieval { store, templates: Arc::new(templates) });
+        AppState { inner: Arc::new(inner) }
     }
 
     /// The same state reading the model catalog from `source` (without one, the configured
@@ -82,6 +105,11 @@ impl AppState {
     /// The model catalog cache.
     pub fn catalog(&self) -> &CatalogCache {
         &self.inner.catalog
+    }
+
+    /// The vector store and RAG templates, when retrieval is set up.
+    pub fn retrieval(&self) -> Option<&Retrieval> {
+        self.inner.retrieval.as_ref()
     }
 
     /// Whether a model exists, for allowlist resolution (403 for models that exist, 404 for the

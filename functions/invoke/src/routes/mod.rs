@@ -5,6 +5,8 @@ pub mod compare;
 pub mod embeddings;
 pub mod invoke;
 pub mod models;
+pub mod rag;
+pub mod retrieve;
 
 /// `GET /health`: answers while the function can serve (no authentication, no Bedrock call).
 pub async fn health() -> axum::Json<serde_json::Value> {
