@@ -158,6 +158,11 @@ impl TestApi {
         TestApi { server, router: quarry_invoke::app(state.clone()), state }
     }
 
+    /// The same endpoint with the Router over `state` (e.g. the state given retrieval).
+    pub fn with_state(self, state: AppState) -> TestApi {
+        TestApi { router: quarry_invoke::app(state.clone()), state, server: self.server }
+    }
+
     /// The default setup: retries off, API keys, no guardrail.
     pub async fn default() -> TestApi {
         TestApi::start(Setup::default()).await
