@@ -133,7 +133,8 @@ impl CatalogBucket {
         put(&self.other_writer(), body).await
     }
 
-    /// Another writer stores `body` just before the sync's next PutObject is sent.
+    /// Another writer stores `body` just before the sync's next PutObject is sent. Only in
+    /// `#[tokio::test(flavor = "multi_thread")]` tests: the interceptor blocks its thread on it.
     pub fn write_before_next_put(&self, body: Vec<u8>) {
         *self.race.lock().expect("race lock") = Some(body);
     }
