@@ -1,14 +1,13 @@
 //! catalog-sync end to end: the unmodified aws-sdk-bedrock client against the real local Bedrock
 //! endpoint (quarry-local, its built-in catalog snapshot or a changed copy), and the unmodified
-//! aws-sdk-s3 client against a small S3 stand-in ([`support`]) that honours `If-Match` /
-//! `If-None-Match: *` as S3 conditional writes do (412 PreconditionFailed otherwise).
-//!
-//! When quarry-local's S3 lands, the sync tests below (everything but the pagination test) should
-//! run against it instead of the stand-in.
+//! aws-sdk-s3 client against quarry-local's S3 ([`support`]), whose PutObject honours `If-Match` /
+//! `If-None-Match: *` as S3 conditional writes do (412 PreconditionFailed otherwise) and whose
+//! event notifications count what was actually written.
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_bedrock::config::Credentials;
@@ -19,14 +18,10 @@ use quarry_catalog_sync::{Outcome, SyncError, Trigger, fetch_catalog, handle, sy
 use quarry_local::catalog::Catalog as LocalCatalog;
 use quarry_local::{BedrockConfig, CatalogSource, RunningServer};
 use serde_json::Value;
-use support::{Object, Put, S3Stub};
+use support::{BUCKET, CatalogBucket, OTHER_WRITER, Request, SYNC_WRITER, Write};
 
 /// The built-in catalog data of the local endpoint (a snapshot of Bedrock's listing).
 const BUILTIN_CATALOG: &str = include_str!("../../../local/data/catalog.json");
-
-/// Where the repository's quarry.toml puts the catalog (see [`settings`]).
-const BUCKET: &str = "quarry-catalog-123456789012-us-east-1";
-const KEY: &str = "catalog/models.json";
 
 // ---- The local Bedrock endpoint ------------------------------------------------------------
 
@@ -89,55 +84,35 @@ fn settings() -> CatalogSyncSettings {
     })
 }
 
-// ---- The catalog bucket ----------------------------------------------------------------------
-
-/// The catalog object in the S3 stand-in.
-#[derive(Debug, Clone)]
-struct Bucket(S3Stub);
-
-impl Bucket {
-    async fn empty() -> Self {
-        Bucket(S3Stub::start().await)
-    }
-
-    async fn holding(catalog: &Catalog) -> Self {
-        let bucket = Bucket::empty().await;
-        bucket.0.put(BUCKET, KEY, catalog.to_json());
-        bucket
-    }
-
-    fn client(&self) -> aws_sdk_s3::Client {
-        self.0.client()
-    }
-
-    fn object(&self) -> Option<Object> {
-        self.0.object(BUCKET, KEY)
-    }
-
-    fn stored(&self) -> Option<Catalog> {
-        self.object().map(|o| Catalog::from_json(&o.body).expect("a stored catalog"))
-    }
-
-    fn puts(&self) -> Vec<Put> {
-        self.0.state().puts.clone()
-    }
-}
-
 // ---- Logs -------------------------------------------------------------------------------------
 
-/// Captures the log lines of the current thread (tokio tests run on one).
+/// Log lines captured on one thread (tokio tests run on one, servers included).
 #[derive(Debug, Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
+thread_local! {
+    /// Where this thread's log lines go while a [`Capturing`] guard lives.
+    static CAPTURE: RefCell<Option<Logs>> = const { RefCell::new(None) };
+}
+
 impl Logs {
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    /// Captures the current thread's log lines until the guard drops. One process-wide subscriber
+    /// writes each thread's lines to that thread's capture: tracing caches whether a callsite is
+    /// enabled process-wide, and with thread-scoped subscribers only, a callsite first reached on a
+    /// thread without one can be cached as disabled while another thread is capturing.
+    fn capture(&self) -> Capturing {
+        static SUBSCRIBER: Once = Once::new();
+        SUBSCRIBER.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(|| ThreadLogs)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("the only global subscriber");
+        });
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(self.clone()));
+        Capturing
     }
 
     fn lines(&self, level: &str) -> Vec<String> {
@@ -146,9 +121,25 @@ impl Logs {
     }
 }
 
-impl std::io::Write for Logs {
+/// Stops the current thread's capture when dropped.
+struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
+    }
+}
+
+/// The subscriber's writer: the current thread's capture, if any.
+struct ThreadLogs;
+
+impl std::io::Write for ThreadLogs {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log lock").extend_from_slice(bytes);
+        CAPTURE.with(|capture| {
+            if let Some(logs) = capture.borrow().as_ref() {
+                logs.0.lock().expect("log lock").extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 
@@ -195,22 +186,44 @@ async fn every_page_of_inference_profiles_is_read_and_normalised() {
     assert!(global.routes_globally());
 }
 
+/// A GetObject the sync sent, unconditional, and S3's status.
+fn get(status: u16) -> Request {
+    Request { method: "GET".into(), if_match: None, if_none_match: None, status: Some(status) }
+}
+
+/// A PutObject the sync sent, its condition, and S3's status.
+fn put(if_match: Option<&str>, if_none_match: Option<&str>, status: u16) -> Request {
+    Request {
+        method: "PUT".into(),
+        if_match: if_match.map(str::to_owned),
+        if_none_match: if_none_match.map(str::to_owned),
+        status: Some(status),
+    }
+}
+
+fn written_by(writer: &str, etag: Option<&str>) -> Write {
+    Write { etag: etag.expect("an ETag").to_owned(), writer: writer.to_owned() }
+}
+
 #[tokio::test]
 async fn the_first_sync_writes_the_catalog_only_if_none_exists() {
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::empty().await;
-    let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
+    let bucket = CatalogBucket::empty().await;
+    let report = sync(&bedrock(server.url()).await, &bucket.sync_client(), &settings()).await;
 
     assert_eq!(report.outcome, Outcome::Written, "{report:?}");
+    assert_eq!(bucket.requests(), [get(404), put(None, Some("*"), 200)]);
     assert_eq!(
-        bucket.puts(),
-        [Put { if_match: None, if_none_match: Some("*".into()), written: true }]
+        bucket.take_writes().await,
+        [written_by(SYNC_WRITER, report.etag.as_deref())],
+        "S3 stored one object, the sync's"
     );
-    let stored = bucket.stored().expect("written");
+    let object = bucket.object().await.expect("written");
+    assert_eq!(report.etag.as_ref(), Some(&object.etag));
+    let stored = Catalog::from_json(&object.body).expect("the stored catalog");
     assert!(stored.synced_at.is_some());
     assert_eq!(Some(stored.content_hash()), report.content_hash);
     assert_eq!(report.stored_hash, report.content_hash);
-    assert_eq!(report.etag, bucket.object().map(|o| o.etag));
     assert_eq!(report.models, stored.models.len());
     assert_eq!(report.diff.models_added.len(), stored.models.len(), "everything is new");
     assert_eq!(report.previous_hash, None);
@@ -225,15 +238,22 @@ async fn the_first_sync_writes_the_catalog_only_if_none_exists() {
 async fn an_unchanged_catalog_is_not_written_again() {
     let server = endpoint(builtin()).await;
     let client = bedrock(server.url()).await;
-    let bucket = Bucket::empty().await;
-    let s3 = bucket.client();
+    let bucket = CatalogBucket::empty().await;
+    let s3 = bucket.sync_client();
     let first = sync(&client, &s3, &settings()).await;
-    let stored = bucket.object().expect("written once");
+    assert_eq!(bucket.take_writes().await.len(), 1, "written once: {first:?}");
+    let stored = bucket.object().await.expect("written once");
+    let sent = bucket.requests().len();
 
     let second = sync(&client, &s3, &settings()).await;
     assert_eq!(second.outcome, Outcome::Unchanged, "{second:?}");
-    assert_eq!(bucket.puts().len(), 1, "no second PutObject");
-    assert_eq!(bucket.object(), Some(stored.clone()), "not even the sync time moved");
+    assert_eq!(bucket.requests()[sent..], [get(200)], "read, no PutObject");
+    assert_eq!(bucket.take_writes().await, [], "S3 stored nothing");
+    assert_eq!(
+        bucket.object().await,
+        Some(stored.clone()),
+        "same bytes, ETag and LastModified: not even the sync time moved"
+    );
     assert_eq!(second.previous_hash, first.content_hash);
     assert_eq!(second.etag, Some(stored.etag));
     assert!(second.diff.is_empty(), "{:?}", second.diff);
@@ -242,10 +262,11 @@ async fn an_unchanged_catalog_is_not_written_again() {
 #[tokio::test]
 async fn a_changed_catalog_is_written_over_the_etag_read_and_its_diff_reported() {
     let before = endpoint(builtin()).await;
-    let bucket = Bucket::empty().await;
-    let s3 = bucket.client();
+    let bucket = CatalogBucket::empty().await;
+    let s3 = bucket.sync_client();
     sync(&bedrock(before.url()).await, &s3, &settings()).await;
-    let first = bucket.object().expect("written");
+    assert_eq!(bucket.take_writes().await.len(), 1);
+    let first = bucket.object().await.expect("written");
 
     // A month later: Nova Lite went LEGACY, Llama 3.1 8B (and its profile) was retired.
     let after = endpoint(changed(|data| {
@@ -260,11 +281,10 @@ async fn a_changed_catalog_is_written_over_the_etag_read_and_its_diff_reported()
     };
 
     assert_eq!(report.outcome, Outcome::Written, "{report:?}");
-    assert_eq!(
-        bucket.puts().last(),
-        Some(&Put { if_match: Some(first.etag.clone()), if_none_match: None, written: true })
-    );
-    let stored = bucket.stored().expect("the new catalog");
+    assert_eq!(bucket.puts().last(), Some(&put(Some(&first.etag), None, 200)));
+    assert_eq!(bucket.take_writes().await, [written_by(SYNC_WRITER, report.etag.as_deref())]);
+    let stored = bucket.stored().await.expect("the new catalog");
+    assert_eq!(Some(stored.content_hash()), report.content_hash);
     assert!(stored.model(&"meta.llama3-1-8b-instruct-v1:0".parse().expect("id")).is_none());
 
     let diff = &report.diff;
@@ -301,36 +321,67 @@ async fn a_changed_catalog_is_written_over_the_etag_read_and_its_diff_reported()
 #[tokio::test]
 async fn an_unreadable_stored_catalog_is_replaced_over_its_etag() {
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::empty().await;
-    let etag = bucket.0.put(BUCKET, KEY, b"<html>an error page saved by mistake</html>".to_vec());
-    let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
+    let (bucket, etag) =
+        CatalogBucket::holding(b"<html>an error page saved by mistake</html>".to_vec()).await;
+    let report = sync(&bedrock(server.url()).await, &bucket.sync_client(), &settings()).await;
     assert_eq!(report.outcome, Outcome::Written, "{report:?}");
     assert_eq!(report.previous_hash, None);
-    assert_eq!(bucket.puts(), [Put { if_match: Some(etag), if_none_match: None, written: true }]);
-    assert!(bucket.stored().is_some_and(|c| !c.models.is_empty()));
+    assert_eq!(bucket.puts(), [put(Some(&etag), None, 200)]);
+    assert_eq!(bucket.take_writes().await, [written_by(SYNC_WRITER, report.etag.as_deref())]);
+    assert!(bucket.stored().await.is_some_and(|c| !c.models.is_empty()));
 }
 
-#[tokio::test]
+/// The catalog another sync writes between this sync's read and its write.
+async fn winner(client: &aws_sdk_bedrock::Client) -> Catalog {
+    let mut winner = fetch_catalog(client, None).await.expect("listed").catalog;
+    winner.synced_at = Some("2025-06-01T03:00:00Z".into());
+    winner
+}
+
+/// After losing the race, the winner's catalog is stored and reported, and only it was written.
+async fn assert_lost_to(bucket: &CatalogBucket, report: &quarry_catalog_sync::SyncReport) {
+    assert_eq!(report.outcome, Outcome::Conflict, "{report:?}");
+    assert!(report.error.is_none(), "a lost race is not a failure");
+    let writes = bucket.take_writes().await;
+    assert_eq!(writes.len(), 1, "only the winner wrote: {writes:?}");
+    assert_eq!(writes[0].writer, OTHER_WRITER);
+    let object = bucket.object().await.expect("the winner's catalog");
+    assert_eq!(writes[0].etag, object.etag);
+    assert_eq!(report.etag.as_ref(), Some(&object.etag), "the ETag read after the conflict");
+    let stored = Catalog::from_json(&object.body).expect("a catalog");
+    assert_eq!(stored.synced_at.as_deref(), Some("2025-06-01T03:00:00Z"), "kept, not overwritten");
+    assert_eq!(report.stored_hash, Some(stored.content_hash()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_concurrent_sync_that_wrote_first_is_never_overwritten() {
     let server = endpoint(builtin()).await;
     let client = bedrock(server.url()).await;
     // The bucket holds an older catalog; another sync replaces it between our read and write.
     let older = Catalog::new("us-east-1", Vec::new(), Vec::new());
-    let bucket = Bucket::holding(&older).await;
-    let mut winner = fetch_catalog(&client, None).await.expect("listed").catalog;
-    winner.synced_at = Some("2025-06-01T03:00:00Z".into());
-    bucket.0.state().write_after_next_read = Some(winner.to_json());
+    let (bucket, older_etag) = CatalogBucket::holding(older.to_json()).await;
+    bucket.write_before_next_put(winner(&client).await.to_json());
 
-    let report = sync(&client, &bucket.client(), &settings()).await;
-    assert_eq!(report.outcome, Outcome::Conflict, "{report:?}");
-    let puts = bucket.puts();
-    assert_eq!(puts.len(), 1);
-    assert!(!puts[0].written && puts[0].if_match.is_some(), "{puts:?}");
-    let stored = bucket.stored().expect("the winner's catalog");
-    assert_eq!(stored.synced_at.as_deref(), Some("2025-06-01T03:00:00Z"), "kept, not overwritten");
-    assert_eq!(report.stored_hash, Some(winner.content_hash()));
-    assert_eq!(report.etag, bucket.object().map(|o| o.etag));
-    assert!(report.error.is_none(), "a lost race is not a failure");
+    let report = sync(&client, &bucket.sync_client(), &settings()).await;
+    assert_eq!(
+        bucket.requests(),
+        [get(200), put(Some(&older_etag), None, 412), get(200)],
+        "read, a refused write over the ETag read, the winner's catalog read back"
+    );
+    assert_lost_to(&bucket, &report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_first_sync_that_created_the_catalog_is_never_overwritten() {
+    let server = endpoint(builtin()).await;
+    let client = bedrock(server.url()).await;
+    // No catalog yet; another first sync creates it between our read and write.
+    let bucket = CatalogBucket::empty().await;
+    bucket.write_before_next_put(winner(&client).await.to_json());
+
+    let report = sync(&client, &bucket.sync_client(), &settings()).await;
+    assert_eq!(bucket.requests(), [get(404), put(None, Some("*"), 412), get(200)]);
+    assert_lost_to(&bucket, &report).await;
 }
 
 #[tokio::test]
@@ -339,8 +390,8 @@ async fn a_bedrock_failure_keeps_the_stored_catalog_and_is_reported() {
     let url = server.url().to_owned();
     let client = bedrock(&url).await;
     let good = fetch_catalog(&client, None).await.expect("listed").catalog;
-    let bucket = Bucket::holding(&good).await;
-    let kept = bucket.object();
+    let (bucket, _) = CatalogBucket::holding(good.to_json()).await;
+    let kept = bucket.object().await;
     server.shutdown().await.expect("the endpoint stops");
 
     let logs = Logs::default();
@@ -348,13 +399,14 @@ async fn a_bedrock_failure_keeps_the_stored_catalog_and_is_reported() {
         let _capture = logs.capture();
         let trigger: Trigger =
             serde_json::from_str(include_str!("../../../events/scheduled.json")).expect("event");
-        handle(&trigger, &client, &bucket.client(), &settings()).await
+        handle(&trigger, &client, &bucket.sync_client(), &settings()).await
     };
     let error = result.expect_err("Lambda must count a failed sync");
     assert!(matches!(error, SyncError::Fetch(_)), "{error:?}");
     assert!(error.to_string().starts_with("ListFoundationModels failed: "), "{error}");
-    assert!(bucket.puts().is_empty(), "nothing written");
-    assert_eq!(bucket.object(), kept, "the last good catalog stays");
+    assert_eq!(bucket.requests(), [], "S3 is not even read");
+    assert_eq!(bucket.take_writes().await, [], "nothing written");
+    assert_eq!(bucket.object().await, kept, "the last good catalog stays");
     let errors = logs.lines("ERROR");
     assert!(
         errors.iter().any(|line| line.contains("catalog sync failed; the stored catalog is kept")),
@@ -369,11 +421,13 @@ async fn an_empty_listing_is_never_written() {
         data["inferenceProfiles"] = serde_json::json!([]);
     }))
     .await;
-    let bucket = Bucket::empty().await;
-    let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
+    let bucket = CatalogBucket::empty().await;
+    let report = sync(&bedrock(server.url()).await, &bucket.sync_client(), &settings()).await;
     assert_eq!(report.outcome, Outcome::Failed);
     assert!(matches!(report.error, Some(SyncError::EmptyListing)), "{report:?}");
-    assert!(bucket.puts().is_empty() && bucket.object().is_none());
+    assert_eq!(bucket.requests(), []);
+    assert_eq!(bucket.take_writes().await, []);
+    assert_eq!(bucket.object().await, None);
     let json = serde_json::to_value(&report).expect("serializable");
     assert_eq!(
         json["error"],
@@ -382,11 +436,16 @@ async fn an_empty_listing_is_never_written() {
 }
 
 #[tokio::test]
-async fn an_unreadable_bucket_fails_the_sync_without_writing() {
+async fn a_bucket_that_refuses_the_sync_fails_it_without_writing() {
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::empty().await;
-    bucket.0.state().deny_reads = true;
-    let report = sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await;
+    let client = bedrock(server.url()).await;
+    let older = Catalog::new("us-east-1", Vec::new(), Vec::new());
+    let (bucket, _) = CatalogBucket::holding(older.to_json()).await;
+    let kept = bucket.object().await;
+
+    // S3 refuses the sync's credentials with 403 InvalidAccessKeyId: the path a 403 AccessDenied
+    // takes too, since every GetObject error but NoSuchKey fails the read.
+    let report = sync(&client, &bucket.refused_client(), &settings()).await;
     assert_eq!(report.outcome, Outcome::Failed);
     let message = report.error.as_ref().map(ToString::to_string).unwrap_or_default();
     assert!(
@@ -395,18 +454,22 @@ async fn an_unreadable_bucket_fails_the_sync_without_writing() {
         ),
         "{message}"
     );
-    assert!(bucket.puts().is_empty());
+    assert!(message.contains("InvalidAccessKeyId"), "S3's own error: {message}");
+    assert_eq!(bucket.requests(), [get(403)], "refused, and no write attempted");
+    assert_eq!(bucket.take_writes().await, []);
+    assert_eq!(bucket.object().await, kept, "the stored catalog stays");
+    bucket.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_legacy_allowlisted_model_is_a_warning_in_the_report_and_the_log() {
     // The snapshot lists Claude 3.5 Haiku as LEGACY; quarry.toml allows its US profile.
     let server = endpoint(builtin()).await;
-    let bucket = Bucket::empty().await;
+    let bucket = CatalogBucket::empty().await;
     let logs = Logs::default();
     let report = {
         let _capture = logs.capture();
-        sync(&bedrock(server.url()).await, &bucket.client(), &settings()).await
+        sync(&bedrock(server.url()).await, &bucket.sync_client(), &settings()).await
     };
     assert_eq!(report.outcome, Outcome::Written);
     assert_eq!(report.retiring.len(), 1, "{:#?}", report.retiring);

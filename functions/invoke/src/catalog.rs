@@ -187,92 +187,193 @@ pub async fn refresh(State(state): State<AppState>, request: Request, next: Next
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_sdk_s3::config::interceptors::{
+        BeforeDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    };
+    use aws_sdk_s3::config::{
+        BehaviorVersion, ConfigBag, Credentials, IdentityCache, Intercept, Region,
+        RuntimeComponents,
+    };
+    use aws_sdk_s3::operation::get_object::GetObjectInput;
+    use aws_sdk_s3::primitives::ByteStream;
     use axum::http::{HeaderMap, StatusCode, header};
     use axum::response::IntoResponse;
     use quarry::catalog::{CatalogModel, Lifecycle, LifecycleStatus};
+    use quarry_local::s3::{RunningS3, S3Options};
 
     use super::*;
 
-    // ---- A catalog object behind a small S3 stand-in --------------------------------------------
+    // ---- The catalog bucket on quarry-local's S3 ----------------------------------------------
 
-    /// The catalog object as a loopback S3 serves it to GetObject (path-style): 200 with its
-    /// ETag, 304 Not Modified when `If-None-Match` is that ETag, S3's XML errors otherwise
-    /// (Amazon S3 API Reference, "Error responses": NoSuchKey 404, AccessDenied 403). The
-    /// tests change the object between reads. quarry-local's S3 replaces it when it lands.
-    #[derive(Debug, Default)]
-    struct Bucket {
-        object: Option<(Vec<u8>, String)>,
-        deny: bool,
-        gets: usize,
+    const BUCKET: &str = "quarry-catalog-123456789012-us-east-1";
+    const KEY: &str = "catalog/models.json";
+
+    /// The catalog bucket on quarry-local's S3 (`s3s` over a temp directory: the S3 REST API,
+    /// path-style; GetObject answers 200 with the object's ETag, 404 NoSuchKey, or 403 to a key
+    /// pair it does not accept).
+    struct LocalS3 {
+        s3: RunningS3,
+        _dir: tempfile::TempDir,
     }
 
-    type Shared = Arc<Mutex<Bucket>>;
+    impl LocalS3 {
+        async fn empty() -> Self {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let mut options = S3Options::new(dir.path());
+            options.buckets = vec![BUCKET.to_owned()];
+            let s3 = quarry_local::s3::serve(options).await.expect("the local S3 starts");
+            LocalS3 { s3, _dir: dir }
+        }
 
-    async fn get_object(State(bucket): State<Shared>, headers: HeaderMap) -> Response {
-        let mut bucket = bucket.lock().expect("bucket lock");
-        bucket.gets += 1;
-        let s3_error = |status: StatusCode, code: &str| {
-            let xml = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{code}</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>"
+        async fn holding(catalog: &Catalog) -> Self {
+            let bucket = LocalS3::empty().await;
+            bucket.put(catalog.to_json()).await;
+            bucket
+        }
+
+        /// Stores `body` as the catalog object, as catalog-sync would.
+        async fn put(&self, body: Vec<u8>) {
+            let writer = aws_sdk_s3::Client::from_conf(
+                config(self.s3.url(), Credentials::new("test", "test", None, None, "writer"))
+                    .build(),
             );
-            (status, [(header::CONTENT_TYPE, "application/xml")], xml).into_response()
-        };
-        if bucket.deny {
-            return s3_error(StatusCode::FORBIDDEN, "AccessDenied");
+            let put = writer.put_object().bucket(BUCKET).key(KEY).body(ByteStream::from(body));
+            put.send().await.expect("the catalog is stored");
         }
-        let Some((body, etag)) = bucket.object.clone() else {
-            return s3_error(StatusCode::NOT_FOUND, "NoSuchKey");
-        };
-        let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-        if if_none_match == Some(etag.as_str()) {
-            return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+
+        fn reader(&self) -> Reader {
+            Reader::new(self.s3.url())
         }
-        (StatusCode::OK, [(header::ETAG, etag)], body).into_response()
     }
 
-    /// Serves `bucket` on a free loopback port; the S3 client an application would build for it.
-    async fn s3(bucket: Shared) -> aws_sdk_s3::Client {
-        let app = axum::Router::new()
-            .route("/{bucket}/{*key}", axum::routing::get(get_object))
-            .with_state(bucket);
+    /// The S3 client the API builds, watched: it counts the GetObject calls the cache makes and
+    /// records the status of each answer; the test can take its access away (its key pair is
+    /// swapped for one S3 does not know: 403 InvalidAccessKeyId, as for a role that lost access).
+    struct Reader {
+        client: aws_sdk_s3::Client,
+        keys: Arc<Mutex<Credentials>>,
+        watch: Arc<Watch>,
+    }
+
+    #[derive(Debug, Default)]
+    struct Watch {
+        gets: AtomicUsize,
+        statuses: Mutex<Vec<u16>>,
+    }
+
+    impl Reader {
+        fn new(url: &str) -> Self {
+            let keys = Arc::new(Mutex::new(Credentials::new("test", "test", None, None, "role")));
+            let watch = Arc::new(Watch::default());
+            let current = keys.clone();
+            let provider = aws_credential_types::credential_fn::provide_credentials_fn(move || {
+                let credentials = current.lock().expect("keys lock").clone();
+                async move { Ok(credentials) }
+            });
+            let config = config(url, provider)
+                // Every request asks for the key pair, so a swapped one is used at once.
+                .identity_cache(IdentityCache::no_cache())
+                .interceptor(Watcher(watch.clone()))
+                .build();
+            Reader { client: aws_sdk_s3::Client::from_conf(config), keys, watch }
+        }
+
+        fn source(&self, ttl: Duration) -> CatalogSource {
+            CatalogSource { s3: self.client.clone(), location: location(), ttl }
+        }
+
+        /// GetObject calls made.
+        fn gets(&self) -> usize {
+            self.watch.gets.load(Ordering::SeqCst)
+        }
+
+        /// The HTTP status of every answer, in order.
+        fn statuses(&self) -> Vec<u16> {
+            self.watch.statuses.lock().expect("statuses lock").clone()
+        }
+
+        fn lose_access(&self) {
+            *self.keys.lock().expect("keys lock") =
+                Credentials::new("AKIAREVOKEDEXAMPLE01", "revoked", None, None, "role");
+        }
+
+        fn regain_access(&self) {
+            *self.keys.lock().expect("keys lock") =
+                Credentials::new("test", "test", None, None, "role");
+        }
+    }
+
+    /// The S3 client configuration the API builds (path-style for the local endpoint).
+    fn config(
+        url: &str,
+        credentials: impl aws_sdk_s3::config::ProvideCredentials + 'static,
+    ) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(url)
+            .force_path_style(true)
+            .credentials_provider(credentials)
+    }
+
+    #[derive(Debug)]
+    struct Watcher(Arc<Watch>);
+
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+    impl Intercept for Watcher {
+        fn name(&self) -> &'static str {
+            "catalog cache test watcher"
+        }
+
+        fn read_before_execution(
+            &self,
+            context: &BeforeSerializationInterceptorContextRef<'_>,
+            _cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            if context.input().downcast_ref::<GetObjectInput>().is_some() {
+                self.0.gets.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(())
+        }
+
+        fn read_before_deserialization(
+            &self,
+            context: &BeforeDeserializationInterceptorContextRef<'_>,
+            _components: &RuntimeComponents,
+            _cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let status = context.response().status().as_u16();
+            self.0.statuses.lock().expect("statuses lock").push(status);
+            Ok(())
+        }
+    }
+
+    /// S3 answers a GetObject whose `If-None-Match` is the object's ETag with 304 Not Modified
+    /// (Amazon S3 API Reference, GetObject). quarry-local's S3 cannot show that: s3s-fs 0.14
+    /// ignores conditional headers on GetObject and always answers 200. So for that one case a
+    /// loopback stand-in serves `catalog` under one ETag: 304 when `If-None-Match` is that ETag,
+    /// 200 with the catalog otherwise. Its endpoint URL.
+    async fn s3_answering_not_modified(catalog: &Catalog) -> String {
+        const ETAG: &str = "\"0b2c7e3f9a4d8e1f6a5b4c3d2e1f0a9b\"";
+        let body = catalog.to_json();
+        let get_object = move |headers: HeaderMap| async move {
+            if headers.get(header::IF_NONE_MATCH).is_some_and(|etag| etag == ETAG) {
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, ETAG)]).into_response();
+            }
+            (StatusCode::OK, [(header::ETAG, ETAG)], body).into_response()
+        };
+        let app = axum::Router::new().route("/{bucket}/{*key}", axum::routing::get(get_object));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let url = format!("http://{}", listener.local_addr().expect("the address"));
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("the stub serves") });
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-                .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                .endpoint_url(url)
-                .force_path_style(true)
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "test", "test", None, None, "test",
-                ))
-                .build(),
-        )
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("the stand-in serves") });
+        url
     }
-
-    const ETAG: &str = "\"0b2c7e3f9a4d8e1f6a5b4c3d2e1f0a9b\"";
 
     fn location() -> CatalogLocation {
-        CatalogLocation {
-            bucket: "quarry-catalog-123456789012-us-east-1".into(),
-            key: "catalog/models.json".into(),
-        }
-    }
-
-    fn holding(catalog: &Catalog) -> Shared {
-        Arc::new(Mutex::new(Bucket {
-            object: Some((catalog.to_json(), ETAG.to_owned())),
-            ..Bucket::default()
-        }))
-    }
-
-    async fn cache(bucket: &Shared, ttl: Duration) -> CatalogCache {
-        CatalogCache::new(CatalogSource { s3: s3(bucket.clone()).await, location: location(), ttl })
-    }
-
-    fn gets(bucket: &Shared) -> usize {
-        bucket.lock().expect("bucket lock").gets
+        CatalogLocation { bucket: BUCKET.into(), key: KEY.into() }
     }
 
     fn model(id: &str, provider: &str, name: &str, status: LifecycleStatus) -> CatalogModel {
@@ -299,66 +400,95 @@ mod tests {
         Catalog::new("us-east-1", vec![nova], Vec::new())
     }
 
+    /// The next sync's catalog: Nova Lite went LEGACY.
+    fn newer() -> Catalog {
+        let mut newer = stored();
+        newer.models[0].lifecycle.status = LifecycleStatus::Legacy;
+        newer
+    }
+
     // ---- The cache -----------------------------------------------------------------------------
 
     #[tokio::test]
     async fn within_the_ttl_the_cached_catalog_is_used_without_reading_s3() {
-        let bucket = holding(&stored());
-        let cache = cache(&bucket, Duration::from_secs(300)).await;
+        let bucket = LocalS3::holding(&stored()).await;
+        let reader = bucket.reader();
+        let cache = CatalogCache::new(reader.source(Duration::from_secs(300)));
         assert!(cache.current().is_none(), "nothing is read before the first refresh");
+        assert_eq!(reader.gets(), 0);
         cache.refresh_if_stale().await;
         assert_eq!(cache.current().as_deref(), Some(&stored()));
+
+        bucket.put(newer().to_json()).await;
         for _ in 0..3 {
             cache.refresh_if_stale().await;
         }
-        assert_eq!(gets(&bucket), 1, "one GetObject within the TTL");
+        assert_eq!(reader.gets(), 1, "one GetObject within the TTL");
+        assert_eq!(cache.current().as_deref(), Some(&stored()), "the copy is used for the TTL");
+    }
+
+    #[tokio::test]
+    async fn after_the_ttl_the_catalog_is_read_again_and_a_new_one_replaces_the_copy() {
+        let bucket = LocalS3::holding(&stored()).await;
+        let reader = bucket.reader();
+        let cache = CatalogCache::new(reader.source(Duration::ZERO));
+        cache.refresh_if_stale().await;
+        cache.refresh_if_stale().await;
+        assert_eq!(reader.gets(), 2, "re-read after the TTL");
+        assert_eq!(cache.current().as_deref(), Some(&stored()));
+
+        // The next sync writes a new catalog under a new ETag: it replaces the copy.
+        bucket.put(newer().to_json()).await;
+        cache.refresh_if_stale().await;
+        assert_eq!(reader.gets(), 3);
+        assert_eq!(cache.current().as_deref(), Some(&newer()));
+        assert_eq!(cache.lock().problem, None);
     }
 
     #[tokio::test]
     async fn after_the_ttl_an_unchanged_catalog_is_a_304_and_the_copy_is_kept() {
-        let bucket = holding(&stored());
-        let cache = cache(&bucket, Duration::ZERO).await;
+        let reader = Reader::new(&s3_answering_not_modified(&stored()).await);
+        let cache = CatalogCache::new(reader.source(Duration::ZERO));
         cache.refresh_if_stale().await;
         let first = cache.current().expect("loaded");
         cache.refresh_if_stale().await;
-        assert_eq!(gets(&bucket), 2, "re-read after the TTL");
+        assert_eq!(reader.gets(), 2, "re-read after the TTL");
+        assert_eq!(reader.statuses(), [200, 304], "re-read with If-None-Match: the ETag held");
         let kept = cache.current().expect("still loaded");
         assert!(Arc::ptr_eq(&first, &kept), "304: the cached copy is kept, not re-parsed");
         assert_eq!(cache.lock().problem, None, "a 304 is not a failed read");
-
-        // A new catalog under a new ETag replaces the copy.
-        let mut newer = stored();
-        newer.models[0].lifecycle.status = LifecycleStatus::Legacy;
-        bucket.lock().expect("bucket lock").object = Some((newer.to_json(), "\"2\"".into()));
-        cache.refresh_if_stale().await;
-        assert_eq!(cache.current().as_deref(), Some(&newer));
     }
 
     #[tokio::test]
     async fn a_missing_catalog_falls_back_to_the_configured_list() {
-        let bucket = Shared::default();
-        let cache = cache(&bucket, Duration::from_secs(300)).await;
+        let bucket = LocalS3::empty().await;
+        let reader = bucket.reader();
+        let cache = CatalogCache::new(reader.source(Duration::from_secs(300)));
         cache.refresh_if_stale().await;
         assert!(cache.current().is_none());
         assert_eq!(cache.lock().problem, Some(Problem::Missing));
+        assert_eq!(reader.statuses(), [404], "NoSuchKey");
         cache.refresh_if_stale().await;
-        assert_eq!(gets(&bucket), 1, "a missing catalog is not asked for again within the TTL");
+        assert_eq!(reader.gets(), 1, "a missing catalog is not asked for again within the TTL");
     }
 
     #[tokio::test]
     async fn a_failed_read_keeps_the_last_good_catalog() {
-        let bucket = holding(&stored());
-        let cache = cache(&bucket, Duration::ZERO).await;
+        let bucket = LocalS3::holding(&stored()).await;
+        let reader = bucket.reader();
+        let cache = CatalogCache::new(reader.source(Duration::ZERO));
         cache.refresh_if_stale().await;
-        bucket.lock().expect("bucket lock").deny = true;
+
+        reader.lose_access();
         cache.refresh_if_stale().await;
+        assert_eq!(reader.statuses(), [200, 403], "S3 refused the read");
         assert_eq!(cache.current().as_deref(), Some(&stored()), "kept after a 403");
         assert_eq!(cache.lock().problem, Some(Problem::ReadFailed));
-        *bucket.lock().expect("bucket lock") = Bucket {
-            object: Some((b"<html>not a catalog</html>".to_vec(), "\"3\"".into())),
-            ..Bucket::default()
-        };
+
+        reader.regain_access();
+        bucket.put(b"<html>not a catalog</html>".to_vec()).await;
         cache.refresh_if_stale().await;
+        assert_eq!(reader.statuses(), [200, 403, 200]);
         assert_eq!(cache.current().as_deref(), Some(&stored()), "kept after an unreadable body");
         assert_eq!(cache.lock().problem, Some(Problem::Unreadable));
     }
@@ -375,30 +505,27 @@ mod tests {
     const API_KEY: &str = "qk-catalog-test";
 
     /// The Router over the repository's quarry.toml settings, an API key, and the catalog in
-    /// `bucket`.
-    async fn app(bucket: &Shared) -> axum::Router {
+    /// `bucket`; the reader it uses.
+    async fn app(bucket: &LocalS3) -> (axum::Router, Reader) {
         let config =
             quarry::config::QuarryConfig::from_toml_str(include_str!("../../../quarry.toml"))
                 .expect("the repository's quarry.toml");
         let settings = config.invoke_settings(&quarry::config::StackResources {
-            catalog_bucket: "quarry-catalog-123456789012-us-east-1".into(),
+            catalog_bucket: BUCKET.into(),
             vector_bucket: "quarry-vectors-123456789012-us-east-1".into(),
         });
         // Never called: these requests end before any Bedrock call.
         let bedrock = aws_sdk_bedrockruntime::Client::from_conf(
             aws_sdk_bedrockruntime::Config::builder()
-                .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
-                .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
                 .build(),
         );
         let auth = crate::Authenticator::api_keys(&[crate::auth::hash_api_key(API_KEY)])
             .expect("a valid hash");
-        let source = CatalogSource {
-            s3: s3(bucket.clone()).await,
-            location: location(),
-            ttl: Duration::from_secs(300),
-        };
-        crate::app(AppState::new(bedrock, settings, auth).with_catalog(source))
+        let reader = bucket.reader();
+        let source = reader.source(Duration::from_secs(300));
+        (crate::app(AppState::new(bedrock, settings, auth).with_catalog(source)), reader)
     }
 
     /// The allowlisted US Claude 3.5 Haiku profile (a LEGACY model) and Writer Palmyra X4, which
@@ -460,8 +587,8 @@ mod tests {
 
     #[tokio::test]
     async fn models_lists_catalog_names_lifecycle_and_profile_regions() {
-        let bucket = holding(&listing());
-        let app = app(&bucket).await;
+        let bucket = LocalS3::holding(&listing()).await;
+        let (app, reader) = app(&bucket).await;
         let (status, list) = call(&app, get_models()).await;
         assert_eq!(status, 200, "{list}");
         let haiku = list["data"]
@@ -474,23 +601,26 @@ mod tests {
         assert_eq!(haiku["lifecycle"], "LEGACY");
         assert_eq!(haiku["regions"], serde_json::json!(["us-east-1", "us-east-2", "us-west-2"]));
         call(&app, get_models()).await;
-        assert_eq!(gets(&bucket), 1, "the second request is served from the cache");
+        assert_eq!(reader.gets(), 1, "the second request is served from the cache");
     }
 
     #[tokio::test]
     async fn the_catalog_decides_between_not_allowed_and_not_found() {
         // Listed by Bedrock but not allowed: 403.
-        let with_catalog = app(&holding(&listing())).await;
+        let listed = LocalS3::holding(&listing()).await;
+        let (with_catalog, _) = app(&listed).await;
         let (status, body) = call(&with_catalog, chat("writer.palmyra-x4-v1:0")).await;
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"]["code"], "model_not_allowed", "{body}");
 
         // No catalog in S3: quarry has no family for Writer models, so it is unknown (404), and
         // the configured list still serves /v1/models.
-        let without = app(&Shared::default()).await;
+        let empty = LocalS3::empty().await;
+        let (without, reader) = app(&empty).await;
         let (status, body) = call(&without, chat("writer.palmyra-x4-v1:0")).await;
         assert_eq!(status, 404, "{body}");
         assert_eq!(body["error"]["code"], "model_not_found", "{body}");
+        assert_eq!(reader.statuses(), [404], "S3 has no catalog");
         let (status, list) = call(&without, get_models()).await;
         assert_eq!(status, 200);
         let data = list["data"].as_array().expect("data");
