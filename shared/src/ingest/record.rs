@@ -21,15 +21,20 @@ enum WhenMissing {
 }
 
 /// Applies `event`; never fails, every error is a [`RecordOutcome::Failed`].
+///
+/// The work is boxed: its future nests the fetch, the embedding calls and the store, deeper than
+/// the compiler's default limit for the Lambda runtime future that holds it.
 pub(crate) async fn apply(
     event: &ObjectEvent,
     context: &IngestContext,
     call: &CallOptions,
 ) -> RecordOutcome {
     let applied = match event.action {
-        EventAction::Created => created(event, context, call, WhenMissing::Skip).await,
-        EventAction::VersionRemoved => created(event, context, call, WhenMissing::Delete).await,
-        EventAction::Removed => removed(event, context, call).await,
+        EventAction::Created => Box::pin(created(event, context, call, WhenMissing::Skip)).await,
+        EventAction::VersionRemoved => {
+            Box::pin(created(event, context, call, WhenMissing::Delete)).await
+        }
+        EventAction::Removed => Box::pin(removed(event, context, call)).await,
         EventAction::Other => Ok(RecordOutcome::Skipped {
             reason: SkipReason::NotContentEvent { event_name: event.name.clone() },
         }),
