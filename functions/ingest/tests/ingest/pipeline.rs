@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsMessage;
 use quarry::bedrock::CallOptions;
 use quarry::ingest::{
-    BatchOutcome, IngestError, Notification, RecordOutcome, SkipReason, handle_batch, parse_message,
+    BatchOutcome, IngestError, Notification, QueueMessage, RecordOutcome, SkipReason, handle_batch,
+    parse_message,
 };
 use quarry::text::{DocumentRef, ExtractError, Format};
 use quarry_local::s3::QueueConfig;
@@ -387,4 +388,42 @@ async fn a_deadline_too_short_fails_retryably_and_a_later_delivery_succeeds() {
             .is_empty()
     );
     assert_eq!(stack.state("notes/office.txt").await.map(|s| s.chunks), Some(1));
+}
+
+#[tokio::test]
+async fn removing_one_version_reindexes_the_current_object_or_deletes_the_document() {
+    let stack = start("").await;
+    stack.skip_test_event().await;
+    stack.put("memo.txt", "Current memo: the crusher is serviced on Thursdays.").await;
+    assert!(stack.handle(stack.receive(1).await).await.is_empty());
+    // `ObjectRemoved:Delete` with a `versionId`: one version of a versioned object was removed.
+    // (The local S3 is unversioned, so the event is written here as S3 sends it for such a bucket.)
+    let version_removed = |sequencer: &str| {
+        QueueMessage {
+        message_id: format!("version-removed-{sequencer}"),
+        body: serde_json::json!({"Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventTime": "2024-05-01T12:00:00.000Z",
+            "eventName": "ObjectRemoved:Delete",
+            "s3": {
+                "bucket": {"name": BUCKET},
+                "object": {"key": "memo.txt", "versionId": "3HL4kqtJlcpXroDTDmJ", "sequencer": sequencer}
+            }
+        }]})
+        .to_string(),
+    }
+    };
+    // The key still has a current version: it is read and indexed again.
+    let outcome =
+        handle_batch(&[version_removed("F0")], &stack.context, CallOptions::default()).await;
+    assert_eq!(outcomes(&outcome), [&RecordOutcome::Ingested { chunks: 1 }]);
+    assert_eq!(stack.state("memo.txt").await.expect("stored").sequencer.as_str(), "F0");
+    assert_eq!(stack.chunks_of("memo.txt").await.len(), 1);
+    // The last version is gone: the document is deleted.
+    stack.delete("memo.txt").await;
+    let outcome =
+        handle_batch(&[version_removed("F1")], &stack.context, CallOptions::default()).await;
+    assert_eq!(outcomes(&outcome), [&RecordOutcome::Deleted]);
+    assert!(stack.chunks_of("memo.txt").await.is_empty());
 }
