@@ -19,6 +19,8 @@
 //!   prompt over the hits, citations resolved to the documents they come from.
 //! - [`vector`]: the `VectorStore` contract (replace, delete, query; S3 sequencer guard) and its
 //!   stores: Amazon S3 Vectors, and embedded SQLite (feature `sqlite`, for the local stack).
+//! - [`ingest`]: the ingest pipeline: S3 event notifications read leniently, then fetch, extract,
+//!   chunk, embed and store per document, ordered by the S3 sequencer; a batch's outcomes.
 
 pub mod adapters;
 pub mod bedrock;
@@ -27,6 +29,7 @@ pub mod chat;
 pub mod config;
 pub mod embed;
 pub mod error;
+pub mod ingest;
 pub mod model;
 pub mod openai;
 pub mod prompt;
