@@ -579,9 +579,13 @@ impl<'a> Builder<'a> {
     }
 
     fn ingest_statements(&mut self) -> Result<Vec<Statement>, StackError> {
-        let (_, objects) = self.bucket_arns(&self.documents_bucket_name());
+        let (bucket, objects) = self.bucket_arns(&self.documents_bucket_name());
         let mut statements = vec![
             Statement::allow(&["s3:GetObject"], vec![objects]).sid("ReadDocuments"),
+            // Without ListBucket, S3 answers a GetObject of a key deleted before its create event
+            // is processed with 403 instead of 404, and that message would dead-letter instead of
+            // being skipped as "object gone".
+            Statement::allow(&["s3:ListBucket"], vec![bucket]).sid("SeeWhetherADocumentExists"),
             // Receive/delete/visibility are the batch's work; GetQueueAttributes is what the
             // event source mapping checks on the role when it is created.
             Statement::allow(
