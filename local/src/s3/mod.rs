@@ -265,7 +265,8 @@ fn validate(options: &S3Options) -> Result<(), S3Error> {
 }
 
 /// Gives every request S3's `x-amz-request-id` / `x-amz-id-2` (in the response headers and, for the
-/// event, in the request's extensions) and records the caller's IP address.
+/// event, in the request's extensions), records the caller's IP address, and sends a 304 without
+/// a body.
 async fn stamp_request(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
@@ -276,6 +277,12 @@ async fn stamp_request(
         [("x-amz-request-id", context.request_id.clone()), ("x-amz-id-2", context.host_id.clone())];
     request.extensions_mut().insert(context);
     let mut response = next.run(request).await;
+    if response.status() == StatusCode::NOT_MODIFIED {
+        // A 304 has no body (RFC 9110 section 15.4.5); s3s writes its error XML into every error.
+        *response.body_mut() = axum::body::Body::empty();
+        response.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+        response.headers_mut().remove(axum::http::header::CONTENT_TYPE);
+    }
     for (name, value) in ids {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, value);
