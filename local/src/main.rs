@@ -1,10 +1,17 @@
 //! `quarry-local`: runs quarry's local stand-ins for AWS on this machine.
 //!
-//! `quarry-local` (no subcommand) runs the local stack ([`quarry_local::stack`]): quarry's API on
-//! `--api-port` (default 3000) and the local Bedrock endpoint it calls, both on 127.0.0.1, set up
-//! from `quarry.toml` (`--config`). It prints the URLs, the API key (`--api-key` /
-//! `QUARRY_API_KEY`, else one generated for the run) and examples; ctrl-c or SIGTERM stops both.
-//! `--port-file <path>` writes the API URL to a file once it listens.
+//! `quarry-local` (no subcommand) runs the local stack ([`quarry_local::stack`]) on 127.0.0.1, set
+//! up from `quarry.toml` (`--config`): quarry's API on `--api-port` (default 3000), the local S3
+//! on `--s3-port` (default 3001) whose `documents` bucket is ingested, the local Bedrock endpoint
+//! (`--bedrock-port`, default a free port), the ingest and catalog-sync handlers, and the SQLite
+//! vector store, all state under `--data-dir` (default `.quarry/`). It prints the URLs, the API key
+//! (`--api-key` / `QUARRY_API_KEY`, else one generated for the run) and examples; ctrl-c or
+//! SIGTERM stops it without losing an acknowledged document. `--port-file <path>` writes the API
+//! URL to a file once it listens.
+//!
+//! `quarry-local put <files or folders>` uploads files to the running stack's documents bucket
+//! (found through `<data-dir>/stack.json`) with a progress bar; `--wait` waits until they are
+//! ingested and names those that failed.
 //!
 //! `quarry-local bedrock --port <PORT>` serves the Bedrock-compatible endpoint (bedrock-runtime and
 //! the bedrock control plane on one port) alone on 127.0.0.1 and prints one line
@@ -15,14 +22,18 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use quarry::config::{ConfigError, QuarryConfig};
 use quarry_local::bedrock::CatalogSource;
 use quarry_local::bedrock::guardrail::LocalGuardrail;
 use quarry_local::catalog::Catalog;
 use quarry_local::faults::{FAULTS_ENV, FaultConfig};
-use quarry_local::stack::{self, StackOptions};
+use quarry_local::put;
+use quarry_local::stack::state::StackState;
+use quarry_local::stack::{self, StackOptions, clients};
 use quarry_local::{BedrockConfig, serve};
 use tracing_subscriber::EnvFilter;
 
@@ -49,6 +60,9 @@ struct StackArgs {
     /// The local Bedrock endpoint's port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 0)]
     bedrock_port: u16,
+    /// The local S3's port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, default_value_t = stack::DEFAULT_S3_PORT)]
+    s3_port: u16,
     /// The API key callers send (default: a random key generated for this run).
     #[arg(long, env = "QUARRY_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -67,6 +81,33 @@ struct StackArgs {
 enum Command {
     /// Serve the Bedrock-compatible endpoint (bedrock-runtime and bedrock) alone.
     Bedrock(BedrockArgs),
+    /// Upload files or folders to the running stack's documents bucket, to be ingested.
+    Put(PutArgs),
+}
+
+#[derive(Debug, Args)]
+struct PutArgs {
+    /// Files, or folders (uploaded recursively, hidden files skipped; keys are paths below them).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The data directory of the running stack (where its stack.json is).
+    #[arg(long, value_name = "DIR", default_value = stack::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// The local S3 to upload to, instead of the one the data directory's stack runs.
+    #[arg(long, value_name = "URL")]
+    s3_url: Option<String>,
+    /// The bucket to upload to.
+    #[arg(long, default_value = stack::DOCUMENTS_BUCKET)]
+    bucket: String,
+    /// A key prefix for every upload, e.g. `handbook/`.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Wait until every file is ingested (or dead-lettered), then say how it went.
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    wait_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +148,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Bedrock(args)) => run_bedrock(args).await,
+        Some(Command::Put(args)) => run_put(args).await,
         None => run_stack(cli.stack).await,
     };
     match result {
@@ -157,6 +199,7 @@ async fn run_stack(args: StackArgs) -> Result<(), String> {
     let options = StackOptions {
         api_port: args.api_port,
         bedrock_port: args.bedrock_port,
+        s3_port: args.s3_port,
         api_key: args.api_key,
         data_dir: args.data_dir,
         faults: args.faults.unwrap_or_default(),
@@ -177,6 +220,77 @@ async fn run_stack(args: StackArgs) -> Result<(), String> {
     wait_for_stop_signal().await?;
     tracing::info!("shutting down");
     running.shutdown().await.map_err(|e| e.to_string())
+}
+
+async fn run_put(args: PutArgs) -> Result<(), String> {
+    let (s3_url, region) = match args.s3_url {
+        Some(url) => (url, Catalog::DEFAULT_REGION.to_owned()),
+        None => {
+            let state = StackState::of_running(&args.data_dir).map_err(|e| e.to_string())?;
+            (state.s3_url, state.region)
+        }
+    };
+    let uploads = put::plan(&args.paths, args.prefix.as_deref()).map_err(|e| e.to_string())?;
+    let total_bytes: u64 = uploads.iter().map(|u| u.bytes).sum();
+    let s3 = clients::s3(&s3_url, &region);
+    let known_dead = if args.wait {
+        put::dead_letter_ids(&s3_url).await.map_err(|e| e.to_string())?
+    } else {
+        Default::default()
+    };
+    let bar = ProgressBar::new(total_bytes).with_style(
+        ProgressStyle::with_template(
+            "{msg:>10} files [{bar:30}] {binary_bytes}/{binary_total_bytes}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message("uploading");
+    let mut stored = 0usize;
+    let count = uploads.len();
+    put::upload(&s3, &args.bucket, &uploads, |upload| {
+        stored += 1;
+        bar.inc(upload.bytes);
+        bar.set_message(format!("{stored}/{count}"));
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    tracing::info!(files = count, bytes = total_bytes, bucket = %args.bucket, "uploaded");
+    if !args.wait {
+        return Ok(());
+    }
+    let keys: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
+    let waiting = ProgressBar::new(count as u64).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} ingested")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    waiting.set_message("ingesting");
+    let result = put::wait_until_ingested(
+        &s3_url,
+        &args.bucket,
+        &keys,
+        &known_dead,
+        Duration::from_secs(args.wait_timeout),
+        |left| waiting.set_position((count - left.min(count)) as u64),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    waiting.finish_and_clear();
+    if result.dead_lettered.is_empty() {
+        tracing::info!(
+            files = count,
+            "every file was processed (the stack's log has each outcome)"
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "{} of {count} file(s) could not be ingested and went to the dead-letter list: {} (the stack's log says why; GET {s3_url}/_quarry/queue lists them)",
+            result.dead_lettered.len(),
+            result.dead_lettered.join(", ")
+        ))
+    }
 }
 
 /// Writes `url` to `path` through a temporary file and a rename, so a reader polling for the file

@@ -271,6 +271,77 @@ async fn conditional_puts_are_honoured() {
     s3.shutdown().await.expect("shuts down");
 }
 
+/// The HTTP status of a failed call.
+fn status_of<E>(error: &aws_sdk_s3::error::SdkError<E>) -> Option<u16> {
+    error.raw_response().map(|r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn conditional_gets_answer_304_not_modified_and_412_precondition_failed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s3, client) = start(dir.path()).await;
+    let stored = client
+        .put_object()
+        .bucket(CATALOG)
+        .key("catalog.json")
+        .body(ByteStream::from_static(b"{\"models\": []}"))
+        .send()
+        .await
+        .expect("stored");
+    let etag = stored.e_tag().expect("ETag").to_owned();
+    let other = "\"0123456789abcdef0123456789abcdef\"";
+    let get = || client.get_object().bucket(CATALOG).key("catalog.json");
+
+    // If-None-Match with the current ETag (what a cache sends): 304, the ETag, no body.
+    let not_modified = get().if_none_match(&etag).send().await.expect_err("unchanged");
+    let raw = not_modified.raw_response().expect("an HTTP answer");
+    assert_eq!(raw.status().as_u16(), 304);
+    assert_eq!(raw.headers().get("etag"), Some(etag.as_str()));
+    assert!(raw.headers().get("x-amz-request-id").is_some());
+    assert!(raw.body().bytes().is_none_or(<[u8]>::is_empty), "a 304 has no body");
+    // `*` matches any existing object.
+    assert_eq!(status_of(&get().if_none_match("*").send().await.expect_err("*")), Some(304));
+    // Another ETag: the object, whole.
+    let changed = get().if_none_match(other).send().await.expect("a different ETag");
+    assert_eq!(changed.e_tag(), Some(etag.as_str()));
+    let body = changed.body.collect().await.expect("body").into_bytes();
+    assert_eq!(&body[..], b"{\"models\": []}");
+
+    // If-Match: the object only while it still has that ETag, else 412 PreconditionFailed.
+    get().if_match(&etag).send().await.expect("the current ETag matches");
+    get().if_match("*").send().await.expect("* matches an existing object");
+    let stale = get().if_match(other).send().await.expect_err("a stale ETag");
+    assert_eq!(status_of(&stale), Some(412));
+    assert_eq!(stale.code(), Some("PreconditionFailed"));
+    // If-Match is evaluated first: a failing If-Match is a 412 even when If-None-Match would 304.
+    let both = get().if_match(other).if_none_match(&etag).send().await.expect_err("both");
+    assert_eq!(status_of(&both), Some(412));
+
+    // HeadObject honours the same conditions.
+    let head = client.head_object().bucket(CATALOG).key("catalog.json");
+    let head_304 = head.clone().if_none_match(&etag).send().await.expect_err("unchanged");
+    assert_eq!(status_of(&head_304), Some(304));
+    let head_412 = head.clone().if_match(other).send().await.expect_err("stale");
+    assert_eq!(status_of(&head_412), Some(412));
+    head.if_none_match(other).send().await.expect("a different ETag");
+
+    // After a write the old ETag no longer matches: the cache gets the new object.
+    put(&client, CATALOG, "catalog.json", "{\"models\": [1]}").await;
+    let fresh = get().if_none_match(&etag).send().await.expect("changed since");
+    assert_ne!(fresh.e_tag(), Some(etag.as_str()));
+    // A missing key is a 404 whatever the conditions.
+    let missing = client
+        .get_object()
+        .bucket(CATALOG)
+        .key("absent.json")
+        .if_none_match(&etag)
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(status_of(&missing), Some(404));
+    s3.shutdown().await.expect("shuts down");
+}
+
 #[tokio::test]
 async fn each_write_queues_one_event_in_aws_shape_and_order() {
     let dir = tempfile::tempdir().expect("temp dir");

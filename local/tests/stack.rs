@@ -35,6 +35,7 @@ async fn start(test: &str, faults: FaultConfig) -> RunningStack {
     stack::start(StackOptions {
         api_port: 0,
         bedrock_port: 0,
+        s3_port: 0,
         api_key: Some(KEY.to_owned()),
         data_dir: data_dir(test),
         faults,
@@ -274,6 +275,7 @@ async fn a_port_in_use_is_reported_with_the_port() {
     let error = stack::start(StackOptions {
         api_port: port,
         bedrock_port: 0,
+        s3_port: 0,
         api_key: Some(KEY.to_owned()),
         data_dir: data_dir("port"),
         ..StackOptions::new(config())

@@ -51,6 +51,18 @@ pub async fn sync(
     s3: &aws_sdk_s3::Client,
     settings: &CatalogSyncSettings,
 ) -> SyncReport {
+    let report = sync_without_metrics(bedrock, s3, settings).await;
+    metrics::emit(&report);
+    report
+}
+
+/// [`sync`] without the EMF metrics line on stdout: for hosts whose stdout is not a log stream
+/// (the local stack prints its banner there). The run is logged all the same.
+pub async fn sync_without_metrics(
+    bedrock: &aws_sdk_bedrock::Client,
+    s3: &aws_sdk_s3::Client,
+    settings: &CatalogSyncSettings,
+) -> SyncReport {
     let mut report = SyncReport::new();
     match run(bedrock, s3, settings, &mut report).await {
         Ok(outcome) => report.outcome = outcome,
@@ -60,7 +72,6 @@ pub async fn sync(
         }
     }
     log(&report);
-    metrics::emit(&report);
     report
 }
 

@@ -198,8 +198,6 @@ mod tests {
     };
     use aws_sdk_s3::operation::get_object::GetObjectInput;
     use aws_sdk_s3::primitives::ByteStream;
-    use axum::http::{HeaderMap, StatusCode, header};
-    use axum::response::IntoResponse;
     use quarry::catalog::{CatalogModel, Lifecycle, LifecycleStatus};
     use quarry_local::s3::{RunningS3, S3Options};
 
@@ -211,8 +209,8 @@ mod tests {
     const KEY: &str = "catalog/models.json";
 
     /// The catalog bucket on quarry-local's S3 (`s3s` over a temp directory: the S3 REST API,
-    /// path-style; GetObject answers 200 with the object's ETag, 404 NoSuchKey, or 403 to a key
-    /// pair it does not accept).
+    /// path-style; GetObject answers 200 with the object's ETag, 304 Not Modified to an
+    /// `If-None-Match` naming that ETag, 404 NoSuchKey, or 403 to a key pair it does not accept).
     struct LocalS3 {
         s3: RunningS3,
         _dir: tempfile::TempDir,
@@ -351,27 +349,6 @@ mod tests {
         }
     }
 
-    /// S3 answers a GetObject whose `If-None-Match` is the object's ETag with 304 Not Modified
-    /// (Amazon S3 API Reference, GetObject). quarry-local's S3 cannot show that: s3s-fs 0.14
-    /// ignores conditional headers on GetObject and always answers 200. So for that one case a
-    /// loopback stand-in serves `catalog` under one ETag: 304 when `If-None-Match` is that ETag,
-    /// 200 with the catalog otherwise. Its endpoint URL.
-    async fn s3_answering_not_modified(catalog: &Catalog) -> String {
-        const ETAG: &str = "\"0b2c7e3f9a4d8e1f6a5b4c3d2e1f0a9b\"";
-        let body = catalog.to_json();
-        let get_object = move |headers: HeaderMap| async move {
-            if headers.get(header::IF_NONE_MATCH).is_some_and(|etag| etag == ETAG) {
-                return (StatusCode::NOT_MODIFIED, [(header::ETAG, ETAG)]).into_response();
-            }
-            (StatusCode::OK, [(header::ETAG, ETAG)], body).into_response()
-        };
-        let app = axum::Router::new().route("/{bucket}/{*key}", axum::routing::get(get_object));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!("http://{}", listener.local_addr().expect("the address"));
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("the stand-in serves") });
-        url
-    }
-
     fn location() -> CatalogLocation {
         CatalogLocation { bucket: BUCKET.into(), key: KEY.into() }
     }
@@ -447,7 +424,10 @@ mod tests {
 
     #[tokio::test]
     async fn after_the_ttl_an_unchanged_catalog_is_a_304_and_the_copy_is_kept() {
-        let reader = Reader::new(&s3_answering_not_modified(&stored()).await);
+        // S3 answers a GetObject whose If-None-Match is the object's ETag with 304 Not Modified
+        // (Amazon S3 API Reference, GetObject); so does quarry-local's S3.
+        let bucket = LocalS3::holding(&stored()).await;
+        let reader = bucket.reader();
         let cache = CatalogCache::new(reader.source(Duration::ZERO));
         cache.refresh_if_stale().await;
         let first = cache.current().expect("loaded");

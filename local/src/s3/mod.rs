@@ -11,6 +11,7 @@
 //! plain files at their key's path; `s3s-fs` keeps their metadata and ETags in hidden
 //! `.bucket-*.json` files at the top of `objects/`) and `notifications.sqlite3` holds the queue.
 
+pub mod admin;
 pub mod event;
 pub mod notify;
 pub mod queue;
@@ -18,7 +19,6 @@ pub mod queue;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use axum::Router;
 use axum::error_handling::HandleError;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode};
@@ -31,7 +31,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use notify::{NotificationConfig, NotifyingFs, RequestContext};
-pub use queue::{DeadLetter, NotificationQueue, QueueConfig, QueueError, QueueStats};
+pub use queue::{
+    DeadLetter, NotificationQueue, QueueConfig, QueueError, QueueStats, QueuedMessage,
+};
 
 /// A key pair the local S3 accepts. Requests are SigV4-verified (the server needs the secret to
 /// check signatures and to decode signed `aws-chunked` uploads), so clients must use one of these.
@@ -208,7 +210,7 @@ pub async fn serve(options: S3Options) -> Result<RunningS3, S3Error> {
         builder.set_access(AllowAll);
         builder.build()
     };
-    let router = Router::new()
+    let router = admin::router(queue.clone())
         .fallback_service(HandleError::new(service, http_error))
         .layer(axum::middleware::from_fn(stamp_request));
 
@@ -265,7 +267,8 @@ fn validate(options: &S3Options) -> Result<(), S3Error> {
 }
 
 /// Gives every request S3's `x-amz-request-id` / `x-amz-id-2` (in the response headers and, for the
-/// event, in the request's extensions) and records the caller's IP address.
+/// event, in the request's extensions), records the caller's IP address, and sends a 304 without
+/// a body.
 async fn stamp_request(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
@@ -276,6 +279,12 @@ async fn stamp_request(
         [("x-amz-request-id", context.request_id.clone()), ("x-amz-id-2", context.host_id.clone())];
     request.extensions_mut().insert(context);
     let mut response = next.run(request).await;
+    if response.status() == StatusCode::NOT_MODIFIED {
+        // A 304 has no body (RFC 9110 section 15.4.5); s3s writes its error XML into every error.
+        *response.body_mut() = axum::body::Body::empty();
+        response.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+        response.headers_mut().remove(axum::http::header::CONTENT_TYPE);
+    }
     for (name, value) in ids {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, value);

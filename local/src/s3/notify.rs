@@ -213,6 +213,47 @@ impl NotifyingFs {
     }
 }
 
+/// The conditional read headers of GetObject and HeadObject, as Amazon S3 evaluates them (Amazon S3
+/// API Reference, GetObject: "If-Match … otherwise, return a 412 Precondition Failed error";
+/// "If-None-Match … otherwise, return a 304 Not Modified error"; RFC 9110 section 13.2.2 for the
+/// order): `If-Match` first — the object's ETag must equal one given (strong comparison) or the
+/// condition be `*` — else 412 PreconditionFailed; then `If-None-Match` — the ETag must differ
+/// from the one given (weak comparison) and the condition not be `*` — else 304 Not Modified,
+/// which carries the ETag and no body. The date conditions (`If-Modified-Since`,
+/// `If-Unmodified-Since`) are not evaluated.
+pub fn check_preconditions(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    current: Option<&ETag>,
+) -> S3Result<()> {
+    let matches = |condition: &ETagCondition, strong: bool| match (condition, current) {
+        (ETagCondition::Any, current) => current.is_some(),
+        (ETagCondition::ETag(wanted), Some(current)) if strong => wanted.strong_cmp(current),
+        (ETagCondition::ETag(wanted), Some(current)) => wanted.weak_cmp(current),
+        (ETagCondition::ETag(_), None) => false,
+    };
+    if let Some(condition) = if_match
+        && !matches(condition, true)
+    {
+        return Err(s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold (If-Match)"
+        ));
+    }
+    if let Some(condition) = if_none_match
+        && matches(condition, false)
+    {
+        let mut error = s3_error!(NotModified, "Not Modified");
+        if let Some(etag) = current.and_then(|etag| etag.to_http_header().ok()) {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::ETAG, etag);
+            error.set_headers(headers);
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
 /// A request for another operation, made on behalf of `req` (same caller, same context).
 fn derived_request<T, U>(req: &S3Request<T>, input: U) -> S3Request<U> {
     S3Request {
@@ -372,18 +413,37 @@ impl S3 for NotifyingFs {
         self.fs.list_buckets(req).await
     }
 
+    /// `s3s-fs` ignores `If-Match` / `If-None-Match`; they are checked here against the ETag of
+    /// the object being returned ([`check_preconditions`]).
     async fn get_object(
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        self.fs.get_object(req).await
+        let (if_match, if_none_match) =
+            (req.input.if_match.clone(), req.input.if_none_match.clone());
+        let response = self.fs.get_object(req).await?;
+        check_preconditions(
+            if_match.as_ref(),
+            if_none_match.as_ref(),
+            response.output.e_tag.as_ref(),
+        )?;
+        Ok(response)
     }
 
+    /// HeadObject honours the same conditions as GetObject.
     async fn head_object(
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.fs.head_object(req).await
+        let (if_match, if_none_match) =
+            (req.input.if_match.clone(), req.input.if_none_match.clone());
+        let response = self.fs.head_object(req).await?;
+        check_preconditions(
+            if_match.as_ref(),
+            if_none_match.as_ref(),
+            response.output.e_tag.as_ref(),
+        )?;
+        Ok(response)
     }
 
     async fn list_objects(
@@ -464,6 +524,49 @@ mod tests {
             rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
         });
         (tx, StreamingBlob::wrap(stream))
+    }
+
+    fn etag(header: &str) -> ETag {
+        ETag::parse_http_header(header.as_bytes()).expect("an ETag header")
+    }
+
+    fn condition(header: &str) -> ETagCondition {
+        ETagCondition::parse_http_header(header.as_bytes()).expect("a condition header")
+    }
+
+    fn status(result: S3Result<()>) -> u16 {
+        result.map_or_else(|e| e.status_code().map_or(0, |s| s.as_u16()), |()| 200)
+    }
+
+    #[test]
+    fn read_preconditions_follow_s3_and_rfc_9110() {
+        let current = etag("\"d41d8cd98f00b204e9800998ecf8427e\"");
+        let same = condition("\"d41d8cd98f00b204e9800998ecf8427e\"");
+        let weak_same = condition("W/\"d41d8cd98f00b204e9800998ecf8427e\"");
+        let other = condition("\"00000000000000000000000000000000\"");
+        let any = ETagCondition::Any;
+        let check = |m: Option<&ETagCondition>, n: Option<&ETagCondition>| {
+            status(check_preconditions(m, n, Some(&current)))
+        };
+        assert_eq!(check(None, None), 200);
+        assert_eq!(check(Some(&same), None), 200);
+        assert_eq!(check(Some(&any), None), 200);
+        assert_eq!(check(Some(&other), None), 412);
+        // If-Match compares strongly: a weak validator never matches.
+        assert_eq!(check(Some(&weak_same), None), 412);
+        assert_eq!(check(None, Some(&same)), 304);
+        // If-None-Match compares weakly: W/"x" names the same representation as "x".
+        assert_eq!(check(None, Some(&weak_same)), 304);
+        assert_eq!(check(None, Some(&any)), 304);
+        assert_eq!(check(None, Some(&other)), 200);
+        assert_eq!(check(Some(&other), Some(&same)), 412, "If-Match is evaluated first");
+        assert_eq!(check(Some(&same), Some(&other)), 200);
+        // An object without an ETag matches nothing, not even `*`.
+        assert_eq!(status(check_preconditions(Some(&any), None, None)), 412);
+        assert_eq!(status(check_preconditions(None, Some(&any), None)), 200);
+        let not_modified = check_preconditions(None, Some(&same), Some(&current)).expect_err("304");
+        let headers = not_modified.headers().expect("headers on the 304");
+        assert_eq!(headers["etag"], "\"d41d8cd98f00b204e9800998ecf8427e\"");
     }
 
     #[tokio::test]

@@ -91,6 +91,17 @@ pub struct QueueStats {
     pub dead: u64,
 }
 
+/// A message waiting in the queue or being processed, as [`NotificationQueue::messages`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    pub message_id: String,
+    pub body: String,
+    /// Deliveries so far (0: never received).
+    pub receive_count: u32,
+    /// False while a consumer holds it (in flight, hidden until its visibility timeout runs out).
+    pub visible: bool,
+}
+
 /// The local queue. Cheap to clone; every clone is the same queue.
 #[derive(Debug, Clone)]
 pub struct NotificationQueue {
@@ -404,6 +415,30 @@ impl NotificationQueue {
         Ok(moved)
     }
 
+    /// Up to `limit` messages still in the queue (visible or in flight), oldest first.
+    pub async fn messages(&self, limit: usize) -> Result<Vec<QueuedMessage>, QueueError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.transaction(move |tx, now| {
+            let mut stmt = tx.prepare(
+                "SELECT message_id, body, receive_count, visible_at_ms FROM messages
+                 ORDER BY seq LIMIT ?1",
+            )?;
+            let messages = stmt
+                .query_map([limit], |r| {
+                    let visible_at: i64 = r.get(3)?;
+                    Ok(QueuedMessage {
+                        message_id: r.get(0)?,
+                        body: r.get(1)?,
+                        receive_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
+                        visible: visible_at <= now,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(messages)
+        })
+        .await
+    }
+
     /// How many messages are visible, in flight and dead.
     pub async fn stats(&self) -> Result<QueueStats, QueueError> {
         self.transaction(|tx, now| {
@@ -499,9 +534,22 @@ fn move_to_dead_letters(tx: &Transaction<'_>, row: &Row, now: i64) -> Result<(),
     tracing::warn!(
         message_id = %row.message_id,
         receives = row.receive_count,
-        "notification moved to the dead-letter list"
+        objects = %objects_of(&row.body),
+        "notification moved to the dead-letter list after {} deliveries",
+        row.receive_count
     );
     Ok(())
+}
+
+/// The objects an S3 event message is about, `s3://bucket/key` (decoded keys), for log lines.
+fn objects_of(body: &str) -> String {
+    let objects = super::admin::event_objects(body);
+    if objects.is_empty() {
+        return "(no object)".to_owned();
+    }
+    let named: Vec<String> =
+        objects.iter().map(|object| format!("s3://{}/{}", object.bucket, object.key)).collect();
+    named.join(" ")
 }
 
 fn to_sqs_message(row: &Row, arn: &str, region: &str) -> SqsMessage {
@@ -660,6 +708,31 @@ mod tests {
         assert_eq!(got[0].body.as_deref(), Some("poison"));
         assert_eq!(attr(&got[0], "ApproximateReceiveCount"), "1");
         assert!(q.dead_letters().await.expect("dead letters").is_empty());
+    }
+
+    #[tokio::test]
+    async fn messages_lists_what_is_waiting_and_what_is_in_flight() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let q = queue(dir.path(), 30_000, 5);
+        q.send("first".to_owned()).await.expect("sent");
+        q.send("second".to_owned()).await.expect("sent");
+        let taken = q.receive(1).await.expect("received");
+        let listed = q.messages(10).await.expect("listed");
+        let summary: Vec<(&str, u32, bool)> =
+            listed.iter().map(|m| (m.body.as_str(), m.receive_count, m.visible)).collect();
+        assert_eq!(summary, [("first", 1, false), ("second", 0, true)]);
+        assert_eq!(Some(&listed[0].message_id), taken[0].message_id.as_ref());
+        assert_eq!(q.messages(1).await.expect("listed").len(), 1, "at most the limit");
+        q.delete(taken[0].receipt_handle.as_deref().expect("handle")).await.expect("deleted");
+        assert_eq!(q.messages(10).await.expect("listed").len(), 1);
+    }
+
+    #[test]
+    fn dead_letter_log_lines_name_the_objects() {
+        let body = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"documents"},"object":{"key":"guides/getting+started.md","sequencer":"0A1B2C3D4E5F678901"}}}]}"#;
+        assert_eq!(objects_of(body), "s3://documents/guides/getting started.md");
+        assert_eq!(objects_of(r#"{"Event":"s3:TestEvent","Bucket":"documents"}"#), "(no object)");
+        assert_eq!(objects_of("not json"), "(no object)");
     }
 
     #[tokio::test]
