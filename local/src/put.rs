@@ -19,6 +19,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::s3::admin::{QUEUE_PATH, QueueReport};
@@ -170,7 +171,7 @@ pub struct IngestResult {
 
 /// The dead letters already in the queue before an upload, so only new ones are reported.
 pub async fn dead_letter_ids(s3_url: &str) -> Result<BTreeSet<String>, PutError> {
-    let report = queue_report(s3_url).await?;
+    let report = queue_report(&http_client(), s3_url).await?;
     Ok(report.dead_letters.into_iter().map(|dead| dead.message_id).collect())
 }
 
@@ -193,9 +194,10 @@ pub async fn wait_until_ingested(
             .map(|object| object.key.clone())
             .collect()
     };
+    let client = http_client();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let report = queue_report(s3_url).await?;
+        let report = queue_report(&client, s3_url).await?;
         let waiting: BTreeSet<String> =
             report.pending.iter().flat_map(|entry| ours(&entry.objects)).collect();
         progress(waiting.len());
@@ -219,12 +221,18 @@ pub async fn wait_until_ingested(
     }
 }
 
+type HttpClient = Client<HttpConnector, Empty<bytes::Bytes>>;
+
+/// A plain HTTP/1.1 client for the admin routes of the local S3.
+fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
 /// `GET <s3_url>/_quarry/queue`.
-async fn queue_report(s3_url: &str) -> Result<QueueReport, PutError> {
+async fn queue_report(client: &HttpClient, s3_url: &str) -> Result<QueueReport, PutError> {
     let url = format!("{}{QUEUE_PATH}", s3_url.trim_end_matches('/'));
     let failed = |message: String| PutError::Queue { url: url.clone(), message };
     let uri: axum::http::Uri = url.parse().map_err(|error| failed(format!("{error}")))?;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
     let response = client.get(uri).await.map_err(|error| failed(error.to_string()))?;
     let status = response.status();
     let body =
