@@ -7,6 +7,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod faults;
 pub mod models;
+pub mod net;
 pub mod put;
 pub mod s3;
 pub mod stack;

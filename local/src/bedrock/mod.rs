@@ -20,7 +20,9 @@ pub mod invoke;
 pub mod model_id;
 pub mod native;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+
+use crate::net::Listener as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -218,7 +220,7 @@ impl RunningServer {
 pub async fn serve(config: BedrockConfig) -> Result<RunningServer, ServeError> {
     config.faults.validate()?;
     let state = BedrockState::new(&config)?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+    let listener = crate::net::bind_loopback(config.port)
         .await
         .map_err(|source| ServeError::Bind { port: config.port, source })?;
     let addr =

@@ -16,7 +16,9 @@ pub mod event;
 pub mod notify;
 pub mod queue;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+
+use crate::net::Listener as _;
 use std::path::{Path, PathBuf};
 
 use axum::error_handling::HandleError;
@@ -215,9 +217,8 @@ pub async fn serve(options: S3Options) -> Result<RunningS3, S3Error> {
         .layer(axum::middleware::from_fn(stamp_request));
 
     let port = options.port;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-        .await
-        .map_err(|source| S3Error::Bind { port, source })?;
+    let listener =
+        crate::net::bind_loopback(port).await.map_err(|source| S3Error::Bind { port, source })?;
     let addr = listener.local_addr().map_err(|source| S3Error::Bind { port, source })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

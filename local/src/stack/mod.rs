@@ -39,7 +39,9 @@ pub mod consumer;
 pub mod state;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+
+use crate::net::Listener as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -505,7 +507,7 @@ pub async fn start(options: StackOptions) -> Result<RunningStack, StackError> {
     let auth = LocalAuth::resolve(&config.auth, api_key)?;
     let authenticator = auth.authenticator()?;
     // The API's port first: the one most likely taken, reported before anything else starts.
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, api_port))
+    let listener = crate::net::bind_loopback(api_port)
         .await
         .map_err(|source| StackError::Bind { port: api_port, source })?;
     let api_addr =
