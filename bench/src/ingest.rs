@@ -66,32 +66,35 @@ pub struct IngestResults {
     pub runs: Vec<IngestRun>,
 }
 
-/// A markdown document of exactly [`CHUNKS_PER_DOCUMENT`] chunks under `settings` (the size is
-/// searched from a first guess), and its bytes.
+/// A markdown document of exactly [`CHUNKS_PER_DOCUMENT`] chunks under `settings`. Sizes are
+/// tried upwards from a first guess (a document grows a section at a time, so a count can be
+/// skipped); a seed that skips it is followed by the next.
 fn document_of_chunks(seed: u64, settings: &quarry::text::ChunkSettings) -> Result<Vec<u8>> {
-    let mut bytes = 26_000;
-    for _ in 0..200 {
-        let text = corpus::markdown(seed, bytes);
-        let object = S3Object {
-            source: quarry::text::DocumentRef::new(BUCKET, "probe.md"),
-            content_type: Some("text/markdown".into()),
-            user_metadata: Default::default(),
-            body: text.clone().into_bytes(),
-        };
-        let count = extract(&object, u64::MAX)
-            .ok()
-            .and_then(|document| chunk(&document, settings).ok())
-            .map_or(0, |chunks| chunks.len());
-        match count.cmp(&CHUNKS_PER_DOCUMENT) {
-            std::cmp::Ordering::Equal => return Ok(text.into_bytes()),
-            std::cmp::Ordering::Less => bytes += 400,
-            std::cmp::Ordering::Greater => bytes -= 300,
+    for attempt in 0..32 {
+        let seed = seed * 32 + attempt;
+        for bytes in (16_000..80_000).step_by(500) {
+            let text = corpus::markdown(seed, bytes);
+            let object = S3Object {
+                source: quarry::text::DocumentRef::new(BUCKET, "probe.md"),
+                content_type: Some("text/markdown".into()),
+                user_metadata: Default::default(),
+                body: text.clone().into_bytes(),
+            };
+            let count = extract(&object, u64::MAX)
+                .ok()
+                .and_then(|document| chunk(&document, settings).ok())
+                .map_or(0, |chunks| chunks.len());
+            match count.cmp(&CHUNKS_PER_DOCUMENT) {
+                std::cmp::Ordering::Equal => return Ok(text.into_bytes()),
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Greater => break,
+            }
         }
     }
     Err(BenchError::Unexpected {
         what: "a generated markdown document".into(),
         expected: format!("{CHUNKS_PER_DOCUMENT} chunks"),
-        got: "no size found that chunks to that".into(),
+        got: "no size of 32 seeds that chunks to that".into(),
     })
 }
 
@@ -118,7 +121,7 @@ async fn run_async(setup: &Setup) -> Result<IngestResults> {
     options.notifications = vec![NotificationConfig::all_events(BUCKET, "quarry-ingest")];
     let s3 =
         quarry_local::s3::serve(options).await.map_err(|e| BenchError::Local(e.to_string()))?;
-    let credentials = Credentials::new("bench", "bench", None, None, "bench");
+    let credentials = Credentials::new("test", "test", None, None, "quarry-bench");
     let s3_client = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -243,4 +246,25 @@ async fn run_async(setup: &Setup) -> Result<IngestResults> {
     }
     s3.shutdown().await.map_err(|e| BenchError::Local(e.to_string()))?;
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_documents_cut_into_the_chunk_count_the_ideal_assumes() {
+        let settings = crate::extract::settings().expect("settings");
+        for seed in 0..3 {
+            let body = document_of_chunks(seed, &settings).expect("a document");
+            let object = S3Object {
+                source: quarry::text::DocumentRef::new(BUCKET, "doc.md"),
+                content_type: Some("text/markdown".into()),
+                user_metadata: Default::default(),
+                body,
+            };
+            let document = extract(&object, u64::MAX).expect("extract");
+            assert_eq!(chunk(&document, &settings).expect("chunk").len(), CHUNKS_PER_DOCUMENT);
+        }
+    }
 }
