@@ -2,7 +2,9 @@
 //! 50 ms) one local Bedrock endpoint process is started; oha loads it directly (the baseline),
 //! then quarry's gateway, then LiteLLM's proxy, both calling that endpoint, with
 //! `POST /v1/chat/completions` non-streaming and streaming at each concurrency. Each gateway's
-//! resident memory is read when it is ready (idle) and after its runs (peak, VmHWM).
+//! resident memory is read when it is ready (idle) and after its runs (peak, VmHWM). quarry's
+//! gateway sets TCP_NODELAY, as LiteLLM's proxy does; its streams are also measured without it
+//! (`axum::serve`'s default, which the local stack uses) to show the ~40 ms Nagle stall.
 
 use std::time::Duration;
 
@@ -29,6 +31,8 @@ pub enum Target {
     Quarry,
     /// LiteLLM's proxy.
     Litellm,
+    /// quarry's gateway without TCP_NODELAY (`axum::serve`'s default), streaming only.
+    QuarryNagle,
 }
 
 /// One load run.
@@ -88,8 +92,18 @@ pub fn run(setup: &Setup) -> Result<GatewayResults> {
         };
         load_all(setup, &dir, Target::Endpoint, latency_ms, &direct, &mut results.runs)?;
 
-        let quarry = peers::start_quarry(setup, &dir, &bedrock_url)?;
+        let quarry = peers::start_quarry(setup, &dir, &bedrock_url, false)?;
         measure_gateway(setup, &dir, Target::Quarry, latency_ms, quarry, &mut results)?;
+
+        let nagle = peers::start_quarry(setup, &dir, &bedrock_url, true)?;
+        let url = nagle.url().to_owned();
+        for concurrency in CONCURRENCY {
+            let load = load::run(&setup.oha, &gateway_spec(&url, setup, true, concurrency), &dir)?;
+            log_run(Target::QuarryNagle, latency_ms, true, concurrency, &load);
+            let target = Target::QuarryNagle;
+            results.runs.push(Run { target, latency_ms, stream: true, concurrency, load });
+        }
+        nagle.stop()?;
 
         match peers::start_litellm(setup, &dir, &bedrock_url) {
             Ok(litellm) => {
@@ -150,17 +164,21 @@ fn load_all(
     for stream in [false, true] {
         for concurrency in CONCURRENCY {
             let load = load::run(&setup.oha, &spec(stream, concurrency), dir)?;
-            eprintln!(
-                "{target:?} {latency_ms}ms stream={stream} c={concurrency}: {:.0} req/s p50 {:.2} ms p99 {:.2} ms ({} failed)",
-                load.rps,
-                load.p50_ms,
-                load.p99_ms,
-                load.failed()
-            );
+            log_run(target, latency_ms, stream, concurrency, &load);
             runs.push(Run { target, latency_ms, stream, concurrency, load });
         }
     }
     Ok(())
+}
+
+fn log_run(target: Target, latency_ms: u64, stream: bool, concurrency: usize, load: &LoadResult) {
+    eprintln!(
+        "{target:?} {latency_ms}ms stream={stream} c={concurrency}: {:.0} req/s p50 {:.2} ms p99 {:.2} ms ({} failed)",
+        load.rps,
+        load.p50_ms,
+        load.p99_ms,
+        load.failed()
+    );
 }
 
 impl GatewayResults {

@@ -67,8 +67,14 @@ pub fn start_endpoint(setup: &Setup, dir: &Path, latency_ms: u64) -> Result<Serv
     )
 }
 
-/// The command that starts quarry's gateway over `bedrock_url`, writing its URL to `port_file`.
-pub fn quarry_command(setup: &Setup, bedrock_url: &str, port_file: &Path) -> Result<Command> {
+/// The command that starts quarry's gateway over `bedrock_url`, writing its URL to `port_file`
+/// (with TCP_NODELAY, as LiteLLM's proxy has; `nagle` leaves it off).
+pub fn quarry_command(
+    setup: &Setup,
+    bedrock_url: &str,
+    port_file: &Path,
+    nagle: bool,
+) -> Result<Command> {
     let binary = setup.release_bin("quarry-bench-gateway");
     setup.require(&binary, "cargo build --release -p quarry-bench")?;
     let mut command = Command::new(binary);
@@ -79,15 +85,19 @@ pub fn quarry_command(setup: &Setup, bedrock_url: &str, port_file: &Path) -> Res
         .arg(setup.quarry_toml())
         .args(["--api-key", API_KEY, "--port", "0", "--port-file"])
         .arg(port_file);
+    if nagle {
+        command.arg("--nagle");
+    }
     Ok(command)
 }
 
-/// Starts quarry's gateway over `bedrock_url`.
-pub fn start_quarry(setup: &Setup, dir: &Path, bedrock_url: &str) -> Result<Server> {
-    let port_file = dir.join("quarry.url");
+/// Starts quarry's gateway over `bedrock_url` (`nagle`: without TCP_NODELAY).
+pub fn start_quarry(setup: &Setup, dir: &Path, bedrock_url: &str, nagle: bool) -> Result<Server> {
+    let name = if nagle { "quarry-nagle" } else { "quarry" };
+    let port_file = dir.join(format!("{name}.url"));
     let _ = std::fs::remove_file(&port_file);
-    let command = quarry_command(setup, bedrock_url, &port_file)?;
-    Server::start("quarry", command, dir, Ready::PortFile(port_file), Duration::from_secs(30))
+    let command = quarry_command(setup, bedrock_url, &port_file, nagle)?;
+    Server::start(name, command, dir, Ready::PortFile(port_file), Duration::from_secs(30))
 }
 
 /// The command that starts the local stack (quarry's API and its own Bedrock endpoint in one

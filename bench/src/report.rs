@@ -237,6 +237,7 @@ fn gateway(out: &mut String, results: Option<&GatewayResults>) {
             out.push('\n');
         }
     }
+    nagle(out, g);
     let _ = writeln!(
         out,
         "A ratio is `–` where an overhead is within the noise (zero or below: the gateway measured no \
@@ -260,6 +261,45 @@ fn gateway(out: &mut String, results: Option<&GatewayResults>) {
         }
         out.push('\n');
     }
+}
+
+/// quarry's streams with and without TCP_NODELAY, when measured.
+fn nagle(out: &mut String, g: &GatewayResults) {
+    if !g.runs.iter().any(|run| run.target == Target::QuarryNagle) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Streaming without TCP_NODELAY\n\n\
+         The rows above give quarry's gateway TCP_NODELAY, as uvicorn gives LiteLLM's proxy. \
+         `axum::serve` leaves it off (Nagle's algorithm on), and so does the local stack \
+         (`quarry-local`): a streamed answer's small writes then wait for the caller's delayed ACK.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| endpoint latency | concurrency | with TCP_NODELAY p50 / p99 ms | without p50 / p99 ms | added p50 ms |\n| ---: | ---: | ---: | ---: | ---: |"
+    );
+    for latency_ms in LATENCIES_MS {
+        for concurrency in CONCURRENCY {
+            let with = g.find(Target::Quarry, latency_ms, true, concurrency);
+            let without = g.find(Target::QuarryNagle, latency_ms, true, concurrency);
+            let pair = |run: Option<&Run>| {
+                run.map_or_else(
+                    || "–".to_owned(),
+                    |r| format!("{:.2} / {:.2}", r.load.p50_ms, r.load.p99_ms),
+                )
+            };
+            let added = with.zip(without).map(|(w, n)| n.load.p50_ms - w.load.p50_ms);
+            let _ = writeln!(
+                out,
+                "| {latency_ms} ms | {concurrency} | {} | {} | {} |",
+                pair(with),
+                pair(without),
+                ms(added)
+            );
+        }
+    }
+    out.push('\n');
 }
 
 fn startup(out: &mut String, results: Option<&StartupResults>) {
@@ -434,9 +474,11 @@ fn sizes(out: &mut String, results: Option<&SizeResults>) {
     }
     let _ = writeln!(
         out,
-        "Init time under a Lambda Runtime API emulator is not measured: the arm64 binaries do not run on \
-         this x86_64 machine, and figure 2 already times the x86_64 release build of the invoke \
-         function's Router from process start to first answer.\n"
+        "Init time under a Lambda Runtime API emulator is not measured. `cargo lambda watch` (its \
+         emulator) runs a host build it compiles itself, not these zips, and the arm64 binaries cannot \
+         execute on an x86_64 machine without an emulator (none here: no qemu, no binfmt_misc \
+         handler). Figure 2 times the invoke function's Router in an x86_64 release build from process \
+         start to its first answer instead.\n"
     );
 }
 

@@ -50,7 +50,7 @@ pub fn run(setup: &Setup, runs: usize, litellm_runs: usize) -> Result<StartupRes
     let mut stack = Startup { name: "quarry-local stack".into(), first_answer_ms: Vec::new() };
     for i in 0..runs {
         let port_file = dir.join(format!("gateway-{i}.url"));
-        let command = peers::quarry_command(setup, &bedrock_url, &port_file)?;
+        let command = peers::quarry_command(setup, &bedrock_url, &port_file, false)?;
         gateway.first_answer_ms.push(time_first_answer(
             command,
             &Locate::PortFile(&port_file),

@@ -7,11 +7,14 @@
 //! the local stack reads them; the Bedrock client is the local stack's (dummy credentials, the
 //! SDK's standard retries, nothing read from `~/.aws`). Callers send `Authorization: Bearer
 //! <--api-key>`. The URL is written to `--port-file` once the port listens; SIGTERM or ctrl-c stop.
+//! Accepted connections get TCP_NODELAY, as LiteLLM's proxy's do (asyncio sets it); `--nagle`
+//! leaves it off, as `axum::serve` does, to show what that costs a stream.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use axum::serve::ListenerExt;
 use clap::Parser;
 use quarry::config::{AuthConfig, QuarryConfig, StackResources};
 use quarry_invoke::auth::hash_api_key;
@@ -37,6 +40,9 @@ struct Args {
     /// Write the URL to this file once the port listens.
     #[arg(long)]
     port_file: Option<PathBuf>,
+    /// Leave Nagle's algorithm on (no TCP_NODELAY), as `axum::serve` does by default.
+    #[arg(long)]
+    nagle: bool,
 }
 
 #[tokio::main]
@@ -73,6 +79,14 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not listen on 127.0.0.1:{}: {e}", args.port))?;
     let addr = listener.local_addr().map_err(|e| format!("no local address: {e}"))?;
+    // TCP_NODELAY, as uvicorn (asyncio) sets for LiteLLM's proxy: without it a streamed answer's
+    // small writes wait on the caller's delayed ACK (Nagle), about 40 ms per stream on Linux.
+    let nodelay = !args.nagle;
+    let listener = listener.tap_io(move |tcp| {
+        if let Err(error) = tcp.set_nodelay(nodelay) {
+            tracing::warn!("could not set TCP_NODELAY: {error}");
+        }
+    });
     if let Some(path) = &args.port_file {
         let temporary = path.with_extension("tmp");
         std::fs::write(&temporary, format!("http://{addr}\n"))
