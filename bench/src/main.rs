@@ -93,7 +93,7 @@ fn run(args: &Args) -> Result<()> {
         target_dir,
     };
     let all = args.figure == Figure::All;
-    if all {
+    if args.figure != Figure::Report {
         setup.save("machine", &Machine::detect())?;
     }
     if all || args.figure == Figure::Extract {
