@@ -60,20 +60,23 @@ fn overhead(gateway: Option<&Run>, endpoint: Option<&Run>, p99: bool) -> Option<
 pub fn headline(figures: &Figures) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(g) = &figures.gateway {
-        let endpoint = g.find(Target::Endpoint, 0, false, 1);
-        let quarry = overhead(g.find(Target::Quarry, 0, false, 1), endpoint, false);
-        let litellm = overhead(g.find(Target::Litellm, 0, false, 1), endpoint, false);
-        if let (Some(q), Some(l)) = (quarry, litellm) {
-            lines.push(format!(
-                "Gateway overhead (p50, one caller, non-streaming): quarry {q:.2} ms, LiteLLM proxy {l:.2} ms — {} less.",
-                ratio(Some(l), Some(q))
-            ));
+        for stream in [false, true] {
+            let endpoint = g.find(Target::Endpoint, 0, stream, 1);
+            let quarry = overhead(g.find(Target::Quarry, 0, stream, 1), endpoint, false);
+            let litellm = overhead(g.find(Target::Litellm, 0, stream, 1), endpoint, false);
+            if let (Some(q), Some(l)) = (quarry, litellm) {
+                lines.push(format!(
+                    "Gateway overhead (p50, one caller, {}): quarry {q:.2} ms, LiteLLM proxy {l:.2} ms — {} less.",
+                    if stream { "streaming" } else { "non-streaming" },
+                    ratio(Some(l), Some(q))
+                ));
+            }
         }
         let top = CONCURRENCY[CONCURRENCY.len() - 1];
         let rps = |t| g.find(t, 0, false, top).map(|r| r.load.rps);
         if let (Some(q), Some(l)) = (rps(Target::Quarry), rps(Target::Litellm)) {
             lines.push(format!(
-                "Throughput at {top} concurrent callers: quarry {q:.0} req/s, LiteLLM proxy {l:.0} req/s — {}.",
+                "Throughput at {top} concurrent callers (non-streaming): quarry {q:.0} req/s, LiteLLM proxy {l:.0} req/s — {}.",
                 ratio(Some(q), Some(l))
             ));
         }
@@ -81,7 +84,7 @@ pub fn headline(figures: &Figures) -> Vec<String> {
             (g.peak_rss_kib(Target::Quarry), g.peak_rss_kib(Target::Litellm))
         {
             lines.push(format!(
-                "Peak memory under that load: quarry {} MiB, LiteLLM proxy {} MiB — {} less.",
+                "Peak memory over those load runs: quarry {} MiB, LiteLLM proxy {} MiB — {} less.",
                 mib(q * 1024),
                 mib(l * 1024),
                 ratio(Some(l as f64), Some(q as f64))

@@ -21,7 +21,7 @@ pub struct FunctionSize {
     pub function: String,
     /// The deployment zip, bytes.
     pub zip_bytes: u64,
-    /// The `bootstrap` binary beside it, bytes (unzipped).
+    /// The `bootstrap` binary in it, bytes (unzipped).
     pub binary_bytes: Option<u64>,
 }
 
@@ -44,7 +44,13 @@ pub fn run(target_dir: &Path, build_log: &Path, venv: &Path) -> Result<SizeResul
     for function in FUNCTIONS {
         let dir = target_dir.join("lambda").join(function);
         let Ok(zip) = std::fs::metadata(dir.join("bootstrap.zip")) else { continue };
-        let binary_bytes = std::fs::metadata(dir.join("bootstrap")).ok().map(|m| m.len());
+        // The zip holds the binary cargo built for the target (`bootstrap` is only kept beside
+        // the zip with `--output-format binary`).
+        let built = target_dir.join("aarch64-unknown-linux-gnu").join("release").join(function);
+        let binary_bytes = [built, dir.join("bootstrap")]
+            .iter()
+            .find_map(|path| std::fs::metadata(path).ok())
+            .map(|m| m.len());
         functions.push(FunctionSize {
             function: function.to_owned(),
             zip_bytes: zip.len(),
@@ -106,7 +112,9 @@ mod tests {
         let invoke = target.path().join("lambda/quarry-invoke");
         std::fs::create_dir_all(&invoke).expect("mkdir");
         std::fs::write(invoke.join("bootstrap.zip"), vec![0u8; 1234]).expect("zip");
-        std::fs::write(invoke.join("bootstrap"), vec![0u8; 4321]).expect("binary");
+        let built = target.path().join("aarch64-unknown-linux-gnu/release");
+        std::fs::create_dir_all(&built).expect("mkdir");
+        std::fs::write(built.join("quarry-invoke"), vec![0u8; 4321]).expect("binary");
         let log = target.path().join("zip-build.log");
         std::fs::write(&log, "Compiling quarry\nerror: linker `zig` not found\n").expect("log");
         let venv = target.path().join("venv/lib/python3.11/site-packages/litellm");
