@@ -244,7 +244,8 @@ fn gateway(out: &mut String, results: Option<&GatewayResults>) {
     let _ = writeln!(
         out,
         "A ratio is `–` where an overhead is within the noise (zero or below: the gateway measured no \
-         slower than the endpoint alone).\n"
+         slower than the endpoint alone). Where quarry's overhead is under a millisecond the ratio \
+         divides by a number close to the endpoint's own jitter: read the absolute overheads there.\n"
     );
     if !failures.is_empty() {
         let _ = writeln!(out, "Runs with requests that did not get a 200:\n");
