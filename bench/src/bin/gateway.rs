@@ -72,7 +72,8 @@ async fn run(args: Args) -> Result<(), String> {
     let key_hash = hash_api_key(args.api_key.trim());
     settings.auth = AuthConfig::ApiKeys { secret_name: None, key_sha256: vec![key_hash.clone()] };
     let auth = Authenticator::api_keys(&[key_hash]).map_err(|e| e.to_string())?;
-    let client = quarry_local::stack::clients::bedrock_runtime(&args.bedrock_url, &config.stack.region);
+    let client =
+        quarry_local::stack::clients::bedrock_runtime(&args.bedrock_url, &config.stack.region);
     let router = quarry_invoke::app(AppState::new(client, settings, auth));
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))
