@@ -253,49 +253,11 @@ mod tests {
 
     /// The `s3:ObjectCreated:Put` example message of the User Guide page "Event message structure"
     /// (notification-content-structure), verbatim.
-    const DOC_PUT_EXAMPLE: &str = r#"{
-      "Records":[
-        {
-          "eventVersion":"2.1",
-          "eventSource":"aws:s3",
-          "awsRegion":"us-west-2",
-          "eventTime":"1970-01-01T00:00:00.000Z",
-          "eventName":"ObjectCreated:Put",
-          "userIdentity":{ "principalId":"AIDAJDPLRKLG7UEXAMPLE" },
-          "requestParameters":{ "sourceIPAddress":"127.0.0.1" },
-          "responseElements":{
-            "x-amz-request-id":"C3D13FE58DE4C810",
-            "x-amz-id-2":"FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"
-          },
-          "s3":{
-            "s3SchemaVersion":"1.0",
-            "configurationId":"testConfigRule",
-            "bucket":{
-              "name":"mybucket",
-              "ownerIdentity":{ "principalId":"A3NL1KOZZKExample" },
-              "arn":"arn:aws:s3:::mybucket"
-            },
-            "object":{
-              "key":"HappyFace.jpg",
-              "size":1024,
-              "eTag":"d41d8cd98f00b204e9800998ecf8427e",
-              "versionId":"096fKKXTRTtl3on89fVO.nfljtsv6qko",
-              "sequencer":"0055AED6DCD90281E5"
-            }
-          }
-        }
-      ]
-    }"#;
+    const DOC_PUT_EXAMPLE: &str =
+        include_str!("../../../shared/tests/fixtures/s3/put-example.json");
 
     /// The test message of the same page, verbatim.
-    const DOC_TEST_EVENT: &str = r#"{
-      "Service":"Amazon S3",
-      "Event":"s3:TestEvent",
-      "Time":"2014-10-13T15:57:02.089Z",
-      "Bucket":"bucketname",
-      "RequestId":"5582815E1AEA5ADF",
-      "HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"
-    }"#;
+    const DOC_TEST_EVENT: &str = include_str!("../../../shared/tests/fixtures/s3/test-event.json");
 
     fn put_event() -> ObjectEvent {
         ObjectEvent {
